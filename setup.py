@@ -1,0 +1,20 @@
+"""Maps the top-level folders into the `erpmail` namespace (see README, "Layout")."""
+
+from setuptools import find_packages, setup
+
+ROOTS = {
+    "erpmail.v1": "protos/erpmail/v1",
+    "erpmail.server": "server",
+    "erpmail.sandbox": "sandbox",
+}
+
+packages = []
+for name, folder in ROOTS.items():
+    packages.append(name)
+    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+
+setup(
+    packages=packages,
+    package_dir=ROOTS,
+    package_data={name: ["py.typed", "*.pyi", "*.proto", "*.sql"] for name in packages},
+)
