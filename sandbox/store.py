@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class MailStore:
         self._ids = itertools.count(1)
         self._uidvalidity = int(time.time())
         self._listeners: set[Listener] = set()
+        self._tokens: dict[str, str] = {}  # access token -> mailbox address
         if directory is not None:
             self._load(directory)
 
@@ -147,6 +149,19 @@ class MailStore:
             if mailbox.username == username or mailbox.address.lower() == username.lower():
                 return mailbox
         return None
+
+    def issue_token(self, mailbox: Mailbox) -> str:
+        """An OAuth2 access token for XOAUTH2 logins as this mailbox (as a provider would issue)."""
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = mailbox.address.lower()
+        return token
+
+    def authenticate_token(self, username: str, token: str) -> Mailbox | None:
+        """The mailbox for an XOAUTH2 login, if the token was issued for that user."""
+        mailbox = self.mailbox_for_user(username)
+        if mailbox is None or self._tokens.get(token) != mailbox.address.lower():
+            return None
+        return mailbox
 
     def authenticate(self, username: str, password: str) -> Mailbox | None:
         mailbox = self.mailbox_for_user(username)
@@ -258,6 +273,7 @@ class MailStore:
         self.mailboxes.clear()
         self.received.clear()
         self.catch_all.clear()
+        self._tokens.clear()
         self._notify()
 
     # -- change notification (IMAP IDLE, waiting for N messages) -----------------------------
