@@ -1,0 +1,53 @@
+"""Every status line the sandbox's POP3 server sends, in one place.
+
+Response codes in brackets are the extended ones of RFC 2449 (IN-USE) and RFC 3206 (AUTH, SYS/*),
+so clients can tell a wrong password from a busy or broken server.
+"""
+
+from __future__ import annotations
+
+GREETING = "+OK erpmail sandbox POP3 server ready"
+BYE = "+OK erpmail sandbox POP3 server signing off"
+AUTOLOGOUT = "-ERR Autologout; idle for too long"
+
+CAPA_FOLLOWS = "+OK Capability list follows"
+USER_ACCEPTED = "+OK Send PASS"
+LOGGED_IN = "+OK Logged in, {count} messages ({size} octets)"
+NOOP_OK = "+OK"
+STAT_OK = "+OK {count} {size}"
+LIST_ONE = "+OK {number} {value}"
+LIST_ALL = "+OK {count} messages ({size} octets)"
+UIDL_ONE = "+OK {number} {value}"
+UIDL_ALL = "+OK Unique-ID listing follows"
+RETR_OK = "+OK {size} octets"
+TOP_OK = "+OK Top of message follows"
+DELE_OK = "+OK Message {number} deleted"
+RSET_OK = "+OK Maildrop has {count} messages ({size} octets)"
+QUIT_OK = "+OK Deleted {deleted} messages, {left} left; signing off"
+STLS_OK = "+OK Begin TLS negotiation"
+AUTH_MECHANISMS = "+OK Supported mechanisms follow"
+SASL_CONTINUE = "+ "
+
+ERR_UNKNOWN_COMMAND = "-ERR Unknown command"
+ERR_LINE_TOO_LONG = "-ERR Line too long"
+ERR_BAD_ENCODING = "-ERR Command is not valid UTF-8"
+ERR_NOT_AUTHENTICATED = "-ERR Not allowed before login"
+ERR_ALREADY_AUTHENTICATED = "-ERR Already logged in"
+ERR_USER_FIRST = "-ERR Send USER first"
+ERR_MISSING_ARGUMENT = "-ERR Missing argument"
+ERR_TOO_MANY_ARGUMENTS = "-ERR Too many arguments"
+ERR_BAD_NUMBER = "-ERR Not a message number: {argument}"
+ERR_BAD_LINE_COUNT = "-ERR Not a line count: {argument}"
+ERR_NO_SUCH_MESSAGE = "-ERR No such message"
+ERR_MESSAGE_DELETED = "-ERR Message {number} already deleted"
+ERR_LOGIN_FAILED = "-ERR [AUTH] Invalid username or password"
+ERR_MAILDROP_LOCKED = "-ERR [IN-USE] Maildrop already in use by another session"
+ERR_MAILDROP_GONE = "-ERR [SYS/PERM] Maildrop no longer exists"
+ERR_SOME_NOT_REMOVED = "-ERR [SYS/TEMP] Some deleted messages were not removed"
+ERR_TLS_ACTIVE = "-ERR TLS already active"
+ERR_TLS_UNAVAILABLE = "-ERR STLS not available"
+ERR_AUTH_UNSUPPORTED = "-ERR Unsupported authentication mechanism"
+ERR_AUTH_CANCELLED = "-ERR Authentication cancelled"
+ERR_AUTH_BAD_BASE64 = "-ERR Invalid base64 data"
+ERR_AUTH_MALFORMED = "-ERR Malformed authentication response"
+ERR_FAULT = "-ERR {text}"

@@ -1,0 +1,166 @@
+"""AccountService: translates requests to the account domain and back; no rules live here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from erpmail.server.accounts import convert
+from erpmail.server.accounts.endpoints import probe_target
+from erpmail.server.accounts.models import Account, Passwords, normalize, validate
+from erpmail.server.accounts.probe import probe_account
+from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core import context, paging
+from erpmail.server.core.clock import Clock
+from erpmail.server.core.errors import InvalidArgument
+from erpmail.server.core.protos import apply_mask, check_mask
+from erpmail.v1 import accounts_pb2 as pb
+from erpmail.v1 import accounts_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+# Output-only or identifying fields an update may not name.
+IMMUTABLE = {
+    "account_id",
+    "create_time",
+    "update_time",
+    "incoming.password_set",
+    "outgoing.password_set",
+}
+
+
+class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
+    def __init__(self, store: AccountStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def CreateAccount(
+        self, request: pb.CreateAccountRequest, context_: Context
+    ) -> pb.CreateAccountResponse:
+        account = _valid(convert.to_domain(request.account))
+        passwords = Passwords(
+            incoming=request.account.incoming.password or None,
+            outgoing=request.account.outgoing.password or None,
+        )
+        stored = await self._store.create(
+            account, passwords, context.current().actor, self._clock.now()
+        )
+        return pb.CreateAccountResponse(account=convert.to_proto(stored))
+
+    async def GetAccount(
+        self, request: pb.GetAccountRequest, context_: Context
+    ) -> pb.GetAccountResponse:
+        stored = await self._store.get(_required_id(request.account_id, "account_id"))
+        return pb.GetAccountResponse(account=convert.to_proto(stored))
+
+    async def ListAccounts(
+        self, request: pb.ListAccountsRequest, context_: Context
+    ) -> pb.ListAccountsResponse:
+        size = paging.page_size(request.page_size)
+        position = paging.decode_token(request.page_token) or {}
+        found = await self._store.page(str(position.get("after", "")), size + 1)
+        response = pb.ListAccountsResponse(accounts=[convert.to_proto(s) for s in found[:size]])
+        if len(found) > size:
+            response.next_page_token = paging.encode_token(
+                {"after": found[size - 1].account.account_id}
+            )
+        return response
+
+    async def UpdateAccount(
+        self, request: pb.UpdateAccountRequest, context_: Context
+    ) -> pb.UpdateAccountResponse:
+        account_id = _required_id(request.account.account_id, "account.account_id")
+        paths = check_mask(request.update_mask, pb.Account(), "update_mask", IMMUTABLE)
+
+        def edit(current: Account) -> tuple[Account, Passwords]:
+            merged = convert.account_to_proto(current)
+            apply_mask(paths, request.account, merged)
+            merged.account_id = account_id
+            return _valid(convert.to_domain(merged)), _masked_passwords(paths, request.account)
+
+        stored = await self._store.update(
+            account_id, edit, context.current().actor, self._clock.now()
+        )
+        return pb.UpdateAccountResponse(account=convert.to_proto(stored))
+
+    async def DeleteAccount(
+        self, request: pb.DeleteAccountRequest, context_: Context
+    ) -> pb.DeleteAccountResponse:
+        account_id = _required_id(request.account_id, "account_id")
+        await self._store.delete(account_id, context.current().actor, self._clock.now())
+        return pb.DeleteAccountResponse()
+
+    async def TestAccount(
+        self, request: pb.TestAccountRequest, context_: Context
+    ) -> pb.TestAccountResponse:
+        stored = await self._store.get(_required_id(request.account_id, "account_id"))
+        passwords = await self._store.passwords(stored.account.account_id)
+        steps = await probe_account(
+            probe_target(stored.account, passwords), send_test_email=request.send_test_email
+        )
+        return pb.TestAccountResponse(
+            ok=all(step.ok for step in steps),
+            steps=[
+                pb.TestStep(
+                    server=(
+                        pb.TEST_STEP_SERVER_OUTGOING
+                        if step.server == "outgoing"
+                        else pb.TEST_STEP_SERVER_INCOMING
+                    ),
+                    name=step.name,
+                    ok=step.ok,
+                    detail=step.detail,
+                )
+                for step in steps
+            ],
+        )
+
+    async def ListAccountChanges(
+        self, request: pb.ListAccountChangesRequest, context_: Context
+    ) -> pb.ListAccountChangesResponse:
+        account_id = _required_id(request.account_id, "account_id")
+        size = paging.page_size(request.page_size)
+        position = paging.decode_token(request.page_token) or {}
+        before = position.get("before")
+        found = await self._store.changes(
+            account_id, before if isinstance(before, int) else None, size + 1
+        )
+        response = pb.ListAccountChangesResponse(
+            changes=[convert.change_to_proto(c) for c in found[:size]]
+        )
+        if len(found) > size:
+            response.next_page_token = paging.encode_token({"before": found[size - 1].id})
+        return response
+
+
+def _valid(account: Account) -> Account:
+    normalize(account)
+    validate(account)
+    return account
+
+
+def _required_id(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument.of(field, "is required")
+    return value
+
+
+def _masked_passwords(paths: list[str], request: pb.Account) -> Passwords:
+    """Password changes an update asks for.
+
+    A password named by its own path ("incoming.password") is set, or removed when empty; under a
+    broader path ("incoming", "*") it changes only when a new one is given, so that replacing the
+    server settings does not silently drop the stored password.
+    """
+
+    def pick(server: str, value: str) -> str | None:
+        if f"{server}.password" in paths:
+            return value
+        if value and (server in paths or paths == ["*"]):
+            return value
+        return None
+
+    return Passwords(
+        incoming=pick("incoming", request.incoming.password),
+        outgoing=pick("outgoing", request.outgoing.password),
+    )

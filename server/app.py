@@ -1,0 +1,106 @@
+"""The erpmail gRPC server: wiring of features, health, reflection, start and graceful stop."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from erpmail.server.accounts.servicer import AccountServicer
+from erpmail.server.accounts.store import AccountStore
+from erpmail.server.config import Settings
+from erpmail.server.core.clock import Clock, SystemClock
+from erpmail.server.core.db import Database
+from erpmail.server.core.interceptor import RequestInterceptor
+from erpmail.server.core.secrets import SecretBox
+from erpmail.server.preferences.servicer import PreferencesServicer
+from erpmail.server.preferences.store import DEFAULT_ACCOUNT_GUARD, PreferencesStore
+from erpmail.v1 import (
+    accounts_pb2,
+    accounts_pb2_grpc,
+    preferences_pb2,
+    preferences_pb2_grpc,
+)
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    accounts_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
+    preferences_pb2.DESCRIPTOR.services_by_name["PreferencesService"].full_name,
+)
+
+
+class ListenError(OSError):
+    """The address to listen on is taken or invalid."""
+
+
+class ErpmailServer:
+    """One running erpmail: `await start()`, then `await stop()` (or `await wait()`)."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_path)
+        self.health = health.aio.HealthServicer()
+        self._server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> int:
+        """Opens the database, starts serving and returns the bound port."""
+        # SO_REUSEPORT would let a second server share the port and split the calls.
+        server = grpc.aio.server(
+            interceptors=[RequestInterceptor()], options=[("grpc.so_reuseport", 0)]
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        # Health answers NOT_SERVING until the database is ready.
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self._add_features(server)
+        try:
+            self.port = server.add_insecure_port(self.settings.listen)
+        except RuntimeError as error:
+            raise ListenError(f"cannot listen on {self.settings.listen}: {error}") from None
+        await server.start()
+        self._server = server
+        # Calls that arrive before the database is open are answered UNAVAILABLE.
+        try:
+            await self.db.open()
+        except BaseException:
+            await self.stop(grace=0)
+            raise
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"listen": self.address, "data_dir": str(self.settings.data_dir)})
+        return self.port
+
+    @property
+    def address(self) -> str:
+        host = self.settings.listen.rpartition(":")[0]
+        return f"{host}:{self.port}"
+
+    def _add_features(self, server: grpc.aio.Server) -> None:
+        secrets = SecretBox.from_key_file(self.settings.key_path)
+        self.accounts = AccountStore(self.db, secrets, guards=[DEFAULT_ACCOUNT_GUARD])
+        accounts_pb2_grpc.add_AccountServiceServicer_to_server(
+            AccountServicer(self.accounts, self.clock), server
+        )
+        preferences_pb2_grpc.add_PreferencesServiceServicer_to_server(
+            PreferencesServicer(PreferencesStore(self.db)), server
+        )
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stops taking calls, lets those in flight finish for `grace` seconds, closes the db."""
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self._server is not None:
+            await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
+            self._server = None
+        await self.db.close()
+        log.info("stopped")
+
+    async def _set_health(
+        self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType
+    ) -> None:
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)

@@ -1,0 +1,33 @@
+"""Settings of the erpmail server: flags win over ERPMAIL_* environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_DATA_DIR = "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = DEFAULT_LISTEN
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    # Kept outside the database so that a copy of the database alone reveals no password.
+    secret_key_file: Path | None = None
+    log_level: str = "info"
+    # Seconds that RPCs in flight get to finish when the server stops.
+    shutdown_grace: float = 10.0
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "erpmail.sqlite3"
+
+    @property
+    def key_path(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+
+def env_default(name: str, default: str) -> str:
+    return os.environ.get(f"ERPMAIL_{name}", default)

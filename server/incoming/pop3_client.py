@@ -1,0 +1,373 @@
+"""An asyncio POP3 client (RFC 1939, RFC 2595 STLS) for fetching mail into erpmail.
+
+`ReplyParser` turns the server's bytes into replies without doing any I/O; `Pop3Client` is the
+socket edge around it, where every call is bounded by a timeout. A -ERR reply raises `Pop3Error`
+carrying the reply, and its RFC 2449/3206 response code ("AUTH", "IN-USE", "SYS/TEMP", ...) lets
+callers tell wrong credentials from a busy server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import ssl
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal
+
+Security = Literal["none", "ssl", "starttls"]
+
+DEFAULT_TIMEOUT = 30.0
+# Far above RFC 5322's 998 octets: real mail breaks that limit, a runaway server is cut off.
+MAX_LINE = 1024 * 1024
+
+_CODE = re.compile(r"^\[([^\]]+)\]")
+
+
+class Pop3Error(Exception):
+    """The server answered -ERR."""
+
+    def __init__(self, reply: Pop3Reply) -> None:
+        super().__init__(f"-ERR {reply.text}".rstrip())
+        self.reply = reply
+
+    @property
+    def code(self) -> str:
+        return self.reply.code
+
+
+class Pop3ProtocolError(Exception):
+    """The server sent something that is not POP3 (or TLS was undermined)."""
+
+
+@dataclass(frozen=True)
+class Pop3Reply:
+    ok: bool
+    text: str  # the status line after "+OK " / "-ERR " / "+ "
+    lines: tuple[bytes, ...] = ()  # a multi-line body, dot-unstuffed, without line endings
+    continuation: bool = False  # "+ " during SASL AUTH
+
+    @property
+    def code(self) -> str:
+        """The extended response code in brackets at the start of the text, upper-cased."""
+        match = _CODE.match(self.text)
+        return match.group(1).upper() if match else ""
+
+
+class ReplyParser:
+    """Splits the server's byte stream into replies; multi-line bodies end at a lone '.'."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self._max_line = max_line
+        self._buffer = bytearray()
+        self._status: Pop3Reply | None = None  # a multi-line reply whose body is still coming
+        self._lines: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes were received that no reply has consumed yet."""
+        return bool(self._buffer) or self._status is not None
+
+    def next_reply(self, multiline: bool = False) -> Pop3Reply | None:
+        """The next complete reply, or None until more bytes are fed.
+
+        `multiline` says whether a +OK to the command in flight carries a body (LIST, RETR, ...);
+        -ERR never does.
+        """
+        if self._status is None:
+            line = self._next_line()
+            if line is None:
+                return None
+            status = parse_status(line)
+            if not (multiline and status.ok and not status.continuation):
+                return status
+            self._status, self._lines = status, []
+        while (line := self._next_line()) is not None:
+            if line == b".":
+                reply = Pop3Reply(ok=True, text=self._status.text, lines=tuple(self._lines))
+                self._status, self._lines = None, []
+                return reply
+            self._lines.append(line[1:] if line.startswith(b".") else line)
+        return None
+
+    def _next_line(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) > self._max_line:
+                raise Pop3ProtocolError(f"server line longer than {self._max_line} octets")
+            return None
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        return line.removesuffix(b"\r")
+
+
+def parse_status(line: bytes) -> Pop3Reply:
+    text = line.decode("utf-8", errors="replace")
+    if text == "+OK" or text.startswith("+OK "):
+        return Pop3Reply(ok=True, text=text[4:])
+    if text == "-ERR" or text.startswith("-ERR "):
+        return Pop3Reply(ok=False, text=text[5:])
+    if text == "+" or text.startswith("+ "):
+        return Pop3Reply(ok=True, text=text[2:], continuation=True)
+    raise Pop3ProtocolError(f"not a POP3 status line: {text[:80]!r}")
+
+
+def parse_stat(reply: Pop3Reply) -> tuple[int, int]:
+    """(message count, total octets) from '+OK nn mm'."""
+    words = reply.text.split()
+    if len(words) < 2 or not (words[0].isdigit() and words[1].isdigit()):
+        raise Pop3ProtocolError(f"bad STAT reply: {reply.text[:80]!r}")
+    return int(words[0]), int(words[1])
+
+
+def parse_listing(reply: Pop3Reply) -> dict[int, str]:
+    """Message number -> second word, from the body of a LIST or UIDL reply."""
+    listing: dict[int, str] = {}
+    for line in reply.lines:
+        words = line.decode("utf-8", errors="replace").split()
+        if len(words) < 2 or not words[0].isdigit():
+            raise Pop3ProtocolError(f"bad listing line: {line[:80]!r}")
+        listing[int(words[0])] = words[1]
+    return listing
+
+
+def message_bytes(reply: Pop3Reply) -> bytes:
+    """The message of a RETR reply, with CRLF line endings."""
+    return b"".join(line + b"\r\n" for line in reply.lines)
+
+
+def xoauth2_response(user: str, access_token: str) -> str:
+    raw = f"user={user}\x01auth=Bearer {access_token}\x01\x01"
+    return base64.b64encode(raw.encode()).decode("ascii")
+
+
+class _Connection(asyncio.Protocol):
+    """Feeds received bytes to the parser and wakes whoever waits for a reply."""
+
+    def __init__(self, parser: ReplyParser) -> None:
+        self.parser = parser
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._received = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed(data)
+        self._received.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._received.set()
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    async def send(self, data: bytes) -> None:
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("POP3 connection is closed")
+        self.transport.write(data)
+        await self._writable.wait()
+
+    async def reply(self, multiline: bool) -> Pop3Reply:
+        while True:
+            reply = self.parser.next_reply(multiline)
+            if reply is not None:
+                return reply
+            if self.closed:
+                raise ConnectionResetError("POP3 server closed the connection")
+            self._received.clear()
+            await self._received.wait()
+
+
+class Pop3Client:
+    """One POP3 session. Deletions take effect only when `quit()` succeeds (RFC 1939)."""
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self.greeting: Pop3Reply | None = None
+        self._connection: _Connection | None = None
+
+    async def __aenter__(self) -> Pop3Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Security = "ssl",
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float | None = None,
+    ) -> Pop3Reply:
+        """Connects, reads the greeting and, for 'starttls', upgrades with STLS."""
+        if security not in ("none", "ssl", "starttls"):
+            raise ValueError(f"security: expected none, ssl or starttls, got {security!r}")
+        context = None if security == "none" else ssl_context or ssl.create_default_context()
+        loop = asyncio.get_running_loop()
+        connection = _Connection(ReplyParser())
+        try:
+            async with asyncio.timeout(self._timeout(timeout)):
+                await loop.create_connection(
+                    lambda: connection,
+                    host,
+                    port,
+                    ssl=context if security == "ssl" else None,
+                    server_hostname=host if security == "ssl" else None,
+                )
+                self._connection = connection
+                self.greeting = _checked(await connection.reply(multiline=False))
+                if security == "starttls":
+                    assert context is not None
+                    await self._starttls(connection, context, host)
+        except BaseException:
+            self._close_connection(connection)
+            self._connection = None
+            raise
+        return self.greeting
+
+    async def _starttls(self, connection: _Connection, context: ssl.SSLContext, host: str) -> None:
+        await connection.send(b"STLS\r\n")
+        _checked(await connection.reply(multiline=False))
+        # Bytes after the +OK came in the clear; treating them as TLS data is an injection hole.
+        if connection.parser.pending:
+            raise Pop3ProtocolError("server sent data after accepting STLS")
+        assert connection.transport is not None
+        upgraded = await asyncio.get_running_loop().start_tls(
+            connection.transport, connection, context, server_hostname=host
+        )
+        if upgraded is None:
+            raise ConnectionResetError("POP3 connection closed during the TLS handshake")
+        connection.transport = upgraded
+
+    async def capa(self, *, timeout: float | None = None) -> dict[str, list[str]]:
+        reply = await self._command("CAPA", multiline=True, timeout=timeout)
+        capabilities: dict[str, list[str]] = {}
+        for line in reply.lines:
+            words = line.decode("utf-8", errors="replace").split()
+            if words:
+                capabilities[words[0].upper()] = words[1:]
+        return capabilities
+
+    async def login(self, user: str, password: str, *, timeout: float | None = None) -> Pop3Reply:
+        async with asyncio.timeout(self._timeout(timeout)):
+            await self._command(f"USER {user}")
+            return await self._command(f"PASS {password}")
+
+    async def login_xoauth2(
+        self, user: str, access_token: str, *, timeout: float | None = None
+    ) -> Pop3Reply:
+        """SASL XOAUTH2 (Gmail, Microsoft 365): a refusal's JSON challenge gets the empty answer
+        the protocol asks for, then the final -ERR is raised."""
+        async with asyncio.timeout(self._timeout(timeout)):
+            reply = await self._command(
+                f"AUTH XOAUTH2 {xoauth2_response(user, access_token)}", allow_continuation=True
+            )
+            if reply.continuation:
+                reply = await self._command("")
+            return reply
+
+    async def stat(self, *, timeout: float | None = None) -> tuple[int, int]:
+        return parse_stat(await self._command("STAT", timeout=timeout))
+
+    async def list_sizes(self, *, timeout: float | None = None) -> dict[int, int]:
+        """Message number -> size in octets."""
+        reply = await self._command("LIST", multiline=True, timeout=timeout)
+        sizes = parse_listing(reply)
+        if not all(size.isdigit() for size in sizes.values()):
+            raise Pop3ProtocolError("bad LIST listing: a size is not a number")
+        return {number: int(size) for number, size in sizes.items()}
+
+    async def uidl(self, *, timeout: float | None = None) -> dict[int, str]:
+        """Message number -> unique id (stable across sessions)."""
+        return parse_listing(await self._command("UIDL", multiline=True, timeout=timeout))
+
+    async def retr(self, number: int, *, timeout: float | None = None) -> bytes:
+        reply = await self._command(f"RETR {number}", multiline=True, timeout=timeout)
+        return message_bytes(reply)
+
+    async def top(self, number: int, lines: int, *, timeout: float | None = None) -> bytes:
+        reply = await self._command(f"TOP {number} {lines}", multiline=True, timeout=timeout)
+        return message_bytes(reply)
+
+    async def dele(self, number: int, *, timeout: float | None = None) -> None:
+        await self._command(f"DELE {number}", timeout=timeout)
+
+    async def rset(self, *, timeout: float | None = None) -> None:
+        await self._command("RSET", timeout=timeout)
+
+    async def noop(self, *, timeout: float | None = None) -> None:
+        await self._command("NOOP", timeout=timeout)
+
+    async def quit(self, *, timeout: float | None = None) -> Pop3Reply:
+        """Ends the session; the server removes the messages marked with `dele` now."""
+        try:
+            return await self._command("QUIT", timeout=timeout)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Drops the connection without QUIT: the server keeps every message."""
+        if self._connection is not None:
+            self._close_connection(self._connection)
+            self._connection = None
+
+    async def _command(
+        self,
+        line: str,
+        *,
+        multiline: bool = False,
+        timeout: float | None = None,
+        allow_continuation: bool = False,
+    ) -> Pop3Reply:
+        connection = self._connection
+        if connection is None:
+            raise ConnectionError("not connected to a POP3 server")
+        if "\r" in line or "\n" in line:
+            raise ValueError("a POP3 command must not contain line breaks")
+        try:
+            async with asyncio.timeout(self._timeout(timeout)):
+                await connection.send(line.encode() + b"\r\n")
+                reply = await connection.reply(multiline)
+        except (TimeoutError, ConnectionError, Pop3ProtocolError, asyncio.CancelledError):
+            # The reply may still arrive later and would answer the next command: give up.
+            self.close()
+            raise
+        if reply.continuation and not allow_continuation:
+            self.close()
+            raise Pop3ProtocolError("unexpected SASL continuation")
+        return _checked(reply)
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.timeout if timeout is None else timeout
+
+    @staticmethod
+    def _close_connection(connection: _Connection) -> None:
+        if connection.transport is not None:
+            connection.transport.close()
+
+
+def _checked(reply: Pop3Reply) -> Pop3Reply:
+    if not reply.ok:
+        raise Pop3Error(reply)
+    return reply
