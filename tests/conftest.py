@@ -28,10 +28,10 @@ async def channel(erpmail_server: ErpmailServer) -> AsyncIterator[grpc.aio.Chann
 
 
 @pytest.fixture
-def accounts(channel: grpc.aio.Channel) -> accounts_pb2_grpc.AccountServiceStub:
+def accounts(channel: grpc.aio.Channel) -> accounts_pb2_grpc.AccountServiceAsyncStub:
     return accounts_pb2_grpc.AccountServiceStub(channel)
 
 
 @pytest.fixture
-def preferences(channel: grpc.aio.Channel) -> preferences_pb2_grpc.PreferencesServiceStub:
+def preferences(channel: grpc.aio.Channel) -> preferences_pb2_grpc.PreferencesServiceAsyncStub:
     return preferences_pb2_grpc.PreferencesServiceStub(channel)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import grpc
 import pytest
 from erpmail.v1 import accounts_pb2 as pb
@@ -10,7 +12,7 @@ from google.protobuf import field_mask_pb2
 
 from tests.support.accounts import account
 
-Stub = accounts_pb2_grpc.AccountServiceStub
+Stub: TypeAlias = "accounts_pb2_grpc.AccountServiceAsyncStub"
 
 
 async def test_created_account_is_returned_with_every_setting(accounts: Stub) -> None:

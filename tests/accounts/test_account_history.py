@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import grpc
 from erpmail.v1 import accounts_pb2 as pb
 from erpmail.v1 import accounts_pb2_grpc
@@ -9,7 +11,7 @@ from google.protobuf import field_mask_pb2
 
 from tests.support.accounts import account
 
-Stub = accounts_pb2_grpc.AccountServiceStub
+Stub: TypeAlias = "accounts_pb2_grpc.AccountServiceAsyncStub"
 
 
 async def test_each_changed_setting_is_recorded_with_the_actor(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TypeAlias
 
 import pytest
 from erpmail.server.app import ErpmailServer
@@ -13,7 +14,7 @@ from google.protobuf import field_mask_pb2
 
 from tests.support.accounts import account
 
-Stub = accounts_pb2_grpc.AccountServiceStub
+Stub: TypeAlias = "accounts_pb2_grpc.AccountServiceAsyncStub"
 SECRET = "incoming-secret-1"
 
 

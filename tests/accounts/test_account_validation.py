@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import grpc
 import pytest
@@ -13,7 +14,7 @@ from google.protobuf import field_mask_pb2
 from tests.support.accounts import account
 from tests.support.errors import field_violations
 
-Stub = accounts_pb2_grpc.AccountServiceStub
+Stub: TypeAlias = "accounts_pb2_grpc.AccountServiceAsyncStub"
 
 
 def _set(path: str, value: object) -> Callable[[pb.Account], None]:

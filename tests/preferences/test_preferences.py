@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import grpc
 import pytest
 from erpmail.v1 import accounts_pb2 as apb
@@ -12,8 +14,8 @@ from google.protobuf import field_mask_pb2
 from tests.support.accounts import account
 from tests.support.errors import field_violations, precondition_types
 
-Prefs = preferences_pb2_grpc.PreferencesServiceStub
-Accounts = accounts_pb2_grpc.AccountServiceStub
+Prefs: TypeAlias = "preferences_pb2_grpc.PreferencesServiceAsyncStub"
+Accounts: TypeAlias = "accounts_pb2_grpc.AccountServiceAsyncStub"
 
 
 def _mask(*paths: str) -> field_mask_pb2.FieldMask:
@@ -111,7 +113,7 @@ async def test_the_default_account_cannot_be_deleted(
 BAD = [
     ("preferences.automatic_resend_attempts", pb.Preferences(automatic_resend_attempts=-1)),
     ("preferences.automatic_resend_attempts", pb.Preferences(automatic_resend_attempts=101)),
-    ("preferences.archive_emails", pb.Preferences(archive_emails=77)),
+    ("preferences.archive_emails", pb.Preferences(archive_emails=77)),  # type: ignore[arg-type]
     ("preferences.notification_url", pb.Preferences(notification_url="ftp://x")),
     ("preferences.notification_url", pb.Preferences(notification_url="not a url")),
     ("preferences.email_tag_prefix", pb.Preferences(email_tag_prefix="")),
