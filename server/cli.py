@@ -9,9 +9,9 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from erpmail.sandbox import cli as sandbox_cli
 from erpmail.server.app import ErpmailServer
 from erpmail.server.config import DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings, env_default
 from erpmail.server.core import logging as erpmail_logging
@@ -27,13 +27,13 @@ def main(argv: list[str] | None = None) -> None:
     _add_server_arguments(serve)
     serve.set_defaults(run=_serve)
 
-    _sandbox_cli().register(commands)
+    sandbox_cli.register(commands)
 
     dev = commands.add_parser(
         "dev", help="run erpmail and the sandbox together, for local development"
     )
     _add_server_arguments(dev)
-    _sandbox_cli().add_arguments(dev)
+    sandbox_cli.add_arguments(dev)
     dev.set_defaults(run=_dev)
 
     args = parser.parse_args(argv)
@@ -44,13 +44,6 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:
         print(f"erpmail: {error}", file=sys.stderr)
         sys.exit(EXIT_CANNOT_START)
-
-
-def _sandbox_cli() -> ModuleType:
-    # Imported on use: `erpmail serve` does not need the sandbox's modules.
-    from erpmail.sandbox import cli
-
-    return cli
 
 
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,36 +87,37 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    stop = _stop_requested()
     settings = _settings(args)
     erpmail_logging.configure(settings.log_level)
     server = ErpmailServer(settings)
     await server.start()
     print(f"erpmail listening on {server.address}", flush=True)
-    await _until_signal()
+    await stop.wait()
     await server.stop()
 
 
 async def _dev(args: argparse.Namespace) -> None:
+    stop = _stop_requested()
     settings = _settings(args)
     erpmail_logging.configure(settings.log_level)
-    sandbox = await _sandbox_cli().start_from_args(args)
+    sandbox = await sandbox_cli.start_from_args(args)
     server = ErpmailServer(settings)
     await server.start()
     print(f"erpmail listening on {server.address}", flush=True)
-    await _until_signal()
+    await stop.wait()
     await server.stop()
     await sandbox.stop()
 
 
-async def _until_signal() -> None:
-    """Returns on SIGINT or SIGTERM."""
+def _stop_requested() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM; installed first, so that a signal that arrives while
+    the servers start still stops them cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.remove_signal_handler(sig)
+    return stop
 
 
 if __name__ == "__main__":
