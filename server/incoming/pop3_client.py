@@ -199,6 +199,7 @@ class Pop3Client:
         self.timeout = timeout
         self.greeting: Pop3Reply | None = None
         self._connection: _Connection | None = None
+        self._host = ""  # the name the server's certificate must carry, for `starttls`
 
     async def __aenter__(self) -> Pop3Client:
         return self
@@ -236,6 +237,7 @@ class Pop3Client:
                     server_hostname=host if security == "ssl" else None,
                 )
                 self._connection = connection
+                self._host = host
                 self.greeting = _checked(await connection.reply(multiline=False))
                 if security == "starttls":
                     assert context is not None
@@ -246,9 +248,31 @@ class Pop3Client:
             raise
         return self.greeting
 
-    async def _starttls(self, connection: _Connection, context: ssl.SSLContext, host: str) -> None:
+    async def starttls(
+        self, ssl_context: ssl.SSLContext | None = None, *, timeout: float | None = None
+    ) -> Pop3Reply:
+        """Upgrades a session connected with security 'none' by STLS; returns the server's +OK.
+
+        For callers that report the upgrade on its own (the account test); `connect` with
+        'starttls' does the same in one go. A failure drops the connection: going on in the clear
+        after asking for TLS would send the password unprotected.
+        """
+        connection = self._connection
+        if connection is None:
+            raise ConnectionError("not connected to a POP3 server")
+        context = ssl_context or ssl.create_default_context()
+        try:
+            async with asyncio.timeout(self._timeout(timeout)):
+                return await self._starttls(connection, context, self._host)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _starttls(
+        self, connection: _Connection, context: ssl.SSLContext, host: str
+    ) -> Pop3Reply:
         await connection.send(b"STLS\r\n")
-        _checked(await connection.reply(multiline=False))
+        reply = _checked(await connection.reply(multiline=False))
         # Bytes after the +OK came in the clear; treating them as TLS data is an injection hole.
         if connection.parser.pending:
             raise Pop3ProtocolError("server sent data after accepting STLS")
@@ -259,6 +283,7 @@ class Pop3Client:
         if upgraded is None:
             raise ConnectionResetError("POP3 connection closed during the TLS handshake")
         connection.transport = upgraded
+        return reply
 
     async def capa(self, *, timeout: float | None = None) -> dict[str, list[str]]:
         reply = await self._command("CAPA", multiline=True, timeout=timeout)

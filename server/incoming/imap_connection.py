@@ -1,0 +1,234 @@
+"""An IMAP session over aioimaplib's protocol, with STARTTLS and an answer for every wait.
+
+aioimaplib's own client cannot STARTTLS (RFC 3501 6.2.1; many servers on port 143 need it) and
+leaves a command waiting forever when the connection drops or the greeting is refused. Driving
+its protocol directly fixes both: every wait ends with the reply, an `ImapError` saying why there
+is none, or a TimeoutError. The account test and the receiver share this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar, cast
+
+from aioimaplib.aioimaplib import Command, IMAP4ClientProtocol, extract_exists, quoted
+from erpmail.server.core.tls import client_context
+
+Security = Literal["none", "ssl", "starttls"]
+
+_T = TypeVar("_T")
+
+
+class ImapError(Exception):
+    """The session cannot do what was asked; the message says why, fit to show a user."""
+
+
+class ImapCommandRefused(ImapError):
+    """The server answered a command with NO or BAD."""
+
+    def __init__(self, result: str, text: str) -> None:
+        super().__init__(f"{result} {text}")
+        self.result = result
+        self.text = text
+
+
+class ImapProtocol(IMAP4ClientProtocol):  # type: ignore[misc]  # aioimaplib is untyped
+    """aioimaplib's protocol, remembering the greeting and turning silence into an answer.
+
+    `trouble` resolves with a reason when the connection drops or the greeting is refused, the
+    cases where aioimaplib would leave a waiting command unanswered.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.greeting = ""
+        self.trouble: asyncio.Future[str] = loop.create_future()
+
+    async def welcome(self, command: bytes) -> None:
+        self.greeting = command.decode(errors="replace")
+        if not self.greeting.startswith("* "):  # aioimaplib would take "+OK" (POP3) for OK
+            self._report(f"not an IMAP server: {self.greeting}")
+            return
+        try:
+            await super().welcome(command)
+        except Exception as exc:
+            self._report(f"the server refused the session: {self.greeting or exc}")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._report("connection closed by the server")
+
+    def _report(self, reason: str) -> None:
+        if not self.trouble.done():
+            self.trouble.set_result(reason)
+
+
+def quoted_mailbox(name: str) -> str:
+    """A folder name as an IMAP quoted string, non-ASCII in modified UTF-7 (RFC 3501 5.1.3)."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            encoded = base64.b64encode("".join(pending).encode("utf-16-be")).decode()
+            out.append("&" + encoded.rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if " " <= char <= "~":
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return cast(str, quoted("".join(out)))
+
+
+class ImapConnection:
+    """One IMAP session; each call is bounded by `timeout` seconds."""
+
+    def __init__(
+        self, protocol: ImapProtocol, transport: asyncio.BaseTransport, host: str, timeout: float
+    ) -> None:
+        self.protocol = protocol
+        self.host = host
+        self.timeout = timeout
+        self._transport: asyncio.BaseTransport | None = transport
+
+    @property
+    def greeting(self) -> str:
+        return self.protocol.greeting
+
+    @property
+    def state(self) -> str:
+        """aioimaplib's session state: "NONAUTH", "AUTH" (logged in, or PREAUTH), "SELECTED"..."""
+        return cast(str, self.protocol.state)
+
+    async def answer(self, operation: Awaitable[_T], *, timeout: float | None = None) -> _T:
+        """The operation's result, unless the connection fails first (then ImapError)."""
+        task = asyncio.ensure_future(operation)
+        waiters: set[asyncio.Future[Any]] = {task, self.protocol.trouble}
+        try:
+            async with asyncio.timeout(self.timeout if timeout is None else timeout):
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+        if task.done() and not task.cancelled():
+            return task.result()
+        raise ImapError(self.protocol.trouble.result())
+
+    async def starttls(self, ssl_context: ssl.SSLContext) -> str:
+        """Upgrades the plain session to TLS; returns the server's "OK ..." to STARTTLS."""
+        protocol = self.protocol
+        if "STARTTLS" not in protocol.capabilities:
+            raise ImapError("the server does not offer STARTTLS")
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self.timeout):
+            command = Command("STARTTLS", protocol.new_tag(), loop=loop)
+            reply = _ok(await self.answer(protocol.execute(command)))
+            assert self._transport is not None, "the connection is closed"
+            self._transport = await loop.start_tls(
+                cast(asyncio.WriteTransport, self._transport),
+                protocol,
+                ssl_context,
+                server_hostname=self.host,
+                ssl_handshake_timeout=self.timeout,
+            )
+            protocol.transport = self._transport
+            # RFC 3501 6.2.1: what the server said before TLS is forgotten; ask again.
+            await self.answer(protocol.capability())
+        return reply
+
+    async def login(self, user: str, password: str) -> str:
+        """LOGIN; returns the server's "OK ...", raises ImapCommandRefused on NO/BAD."""
+        # aioimaplib sends the user name as given; quoting keeps spaces and specials intact.
+        return _ok(await self.answer(self.protocol.login(quoted(user), password)))
+
+    async def select(self, folder: str) -> tuple[str, int | None]:
+        """SELECT; the server's "OK ..." and the folder's message count (None if not told)."""
+        response = await self.answer(self.protocol.select(quoted_mailbox(folder)))
+        return _ok(response), extract_exists(response)
+
+    async def logout(self, *, timeout: float | None = None) -> None:
+        """Says LOGOUT if the session is still up (a courtesy), then closes the connection."""
+        protocol = self.protocol
+        try:
+            if protocol.state in ("NONAUTH", "AUTH", "SELECTED") and not protocol.trouble.done():
+                await self.answer(protocol.logout(), timeout=timeout)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Drops the connection at once, without LOGOUT."""
+        for task in list(self.protocol.tasks):
+            task.cancel()
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _ok(response: object) -> str:
+    """The tagged reply of an aioimaplib Response as "OK <text>"; NO / BAD raise."""
+    result = str(getattr(response, "result", ""))
+    lines = cast(list[bytes], getattr(response, "lines", []))
+    text = lines[-1].decode(errors="replace") if lines else ""
+    if result != "OK":
+        raise ImapCommandRefused(result, text)
+    return f"{result} {text}"
+
+
+async def connect_imap(
+    host: str, port: int, *, ssl_context: ssl.SSLContext | None, timeout: float
+) -> ImapConnection:
+    """Connects (in TLS from the first byte when `ssl_context` is given) and reads the greeting.
+
+    Leaves STARTTLS to the caller, who may want to report it on its own; see `open_imap`.
+    """
+    loop = asyncio.get_running_loop()
+    protocol = ImapProtocol(loop)
+    async with asyncio.timeout(timeout):
+        transport, _ = await loop.create_connection(
+            lambda: protocol,
+            host,
+            port,
+            ssl=ssl_context,
+            ssl_handshake_timeout=None if ssl_context is None else timeout,
+        )
+    connection = ImapConnection(protocol, transport, host, timeout)
+    try:
+        await connection.answer(protocol.wait("AUTH|NONAUTH"))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+async def open_imap(
+    host: str,
+    port: int,
+    *,
+    security: Security,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float,
+) -> ImapConnection:
+    """A session ready to log in: connected, greeted, and in TLS unless `security` is "none".
+
+    Without `ssl_context`, the system CAs are trusted (see erpmail.server.core.tls).
+    """
+    if security not in ("none", "ssl", "starttls"):
+        raise ValueError(f"security: expected none, ssl or starttls, got {security!r}")
+    context = None if security == "none" else ssl_context or client_context()
+    connection = await connect_imap(
+        host, port, ssl_context=context if security == "ssl" else None, timeout=timeout
+    )
+    if security == "starttls":
+        assert context is not None
+        try:
+            await connection.starttls(context)
+        except BaseException:
+            connection.close()
+            raise
+    return connection
