@@ -12,11 +12,18 @@ from erpmail.server.core.clock import Clock, SystemClock
 from erpmail.server.core.db import Database
 from erpmail.server.core.interceptor import RequestInterceptor
 from erpmail.server.core.secrets import SecretBox
+from erpmail.server.outgoing.dispatcher import Dispatcher
+from erpmail.server.outgoing.service import OutgoingService
+from erpmail.server.outgoing.servicer import EmailServicer
+from erpmail.server.outgoing.store import PENDING_EMAIL_GUARD, EmailStore
+from erpmail.server.outgoing.watch import EmailWatch
 from erpmail.server.preferences.servicer import PreferencesServicer
 from erpmail.server.preferences.store import DEFAULT_ACCOUNT_GUARD, PreferencesStore
 from erpmail.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
+    emails_pb2,
+    emails_pb2_grpc,
     preferences_pb2,
     preferences_pb2_grpc,
 )
@@ -24,10 +31,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 SERVICE_NAMES = (
     accounts_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     preferences_pb2.DESCRIPTOR.services_by_name["PreferencesService"].full_name,
+    emails_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name,
 )
 
 
@@ -50,7 +59,13 @@ class ErpmailServer:
         """Opens the database, starts serving and returns the bound port."""
         # SO_REUSEPORT would let a second server share the port and split the calls.
         server = grpc.aio.server(
-            interceptors=[RequestInterceptor()], options=[("grpc.so_reuseport", 0)]
+            interceptors=[RequestInterceptor()],
+            options=[
+                ("grpc.so_reuseport", 0),
+                # Attachments travel inside requests: room for the largest email erpmail takes.
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         # Health answers NOT_SERVING until the database is ready.
@@ -68,6 +83,7 @@ class ErpmailServer:
         # Calls that arrive before the database is open are answered UNAVAILABLE.
         try:
             await self.db.open()
+            await self.dispatcher.start()
         except BaseException:
             await self.stop(grace=0)
             raise
@@ -82,12 +98,27 @@ class ErpmailServer:
 
     def _add_features(self, server: grpc.aio.Server) -> None:
         secrets = SecretBox.from_key_file(self.settings.key_path)
-        self.accounts = AccountStore(self.db, secrets, guards=[DEFAULT_ACCOUNT_GUARD])
+        guards = [DEFAULT_ACCOUNT_GUARD, PENDING_EMAIL_GUARD]
+        self.accounts = AccountStore(self.db, secrets, guards)
+        preferences = PreferencesStore(self.db)
+        self.emails = EmailStore(self.db)
+        self.dispatcher = Dispatcher(
+            self.emails, self.accounts, preferences, self.clock, self.settings.dispatch
+        )
+        outgoing = OutgoingService(
+            self.emails, self.accounts, preferences, self.dispatcher, self.clock
+        )
         accounts_pb2_grpc.add_AccountServiceServicer_to_server(
             AccountServicer(self.accounts, self.clock), server
         )
         preferences_pb2_grpc.add_PreferencesServiceServicer_to_server(
-            PreferencesServicer(PreferencesStore(self.db)), server
+            PreferencesServicer(preferences), server
+        )
+        emails_pb2_grpc.add_EmailServiceServicer_to_server(
+            EmailServicer(
+                outgoing, EmailWatch(self.emails, outgoing, self.settings.watch_progress_interval)
+            ),
+            server,
         )
 
     async def stop(self, grace: float | None = None) -> None:
@@ -96,6 +127,7 @@ class ErpmailServer:
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
             self._server = None
+            await self.dispatcher.stop()
         await self.db.close()
         log.info("stopped")
 

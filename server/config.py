@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from erpmail.server.outgoing.dispatcher import DispatchSettings
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_DATA_DIR = "data"
@@ -19,6 +21,9 @@ class Settings:
     log_level: str = "info"
     # Seconds that RPCs in flight get to finish when the server stops.
     shutdown_grace: float = 10.0
+    dispatch: DispatchSettings = field(default_factory=DispatchSettings)
+    # Seconds between progress messages on a quiet watch stream.
+    watch_progress_interval: float = 10.0
 
     @property
     def database_path(self) -> Path:

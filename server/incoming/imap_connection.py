@@ -46,6 +46,24 @@ class ImapProtocol(IMAP4ClientProtocol):  # type: ignore[misc]  # aioimaplib is 
         super().__init__(loop)
         self.greeting = ""
         self.trouble: asyncio.Future[str] = loop.create_future()
+        # STARTTLS: the command's tag, and whether the server spoke in the clear after its OK
+        # (an injection attempt: such bytes must never be read as part of the TLS session).
+        self.starttls_tag = ""
+        self.cleartext_after_starttls = False
+        self._starttls_answered = False
+
+    def _handle_line(self, line: bytes, current_cmd: Any) -> Any:
+        if self._starttls_answered:
+            self.cleartext_after_starttls = True
+            return current_cmd
+        result = super()._handle_line(line, current_cmd)
+        if self.starttls_tag and line.startswith(self.starttls_tag.encode() + b" "):
+            self._starttls_answered = True
+        return result
+
+    def tls_started(self) -> None:
+        self.starttls_tag = ""
+        self._starttls_answered = False
 
     async def welcome(self, command: bytes) -> None:
         self.greeting = command.decode(errors="replace")
@@ -129,7 +147,12 @@ class ImapConnection:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.timeout):
             command = Command("STARTTLS", protocol.new_tag(), loop=loop)
+            protocol.starttls_tag = command.tag
             reply = _ok(await self.answer(protocol.execute(command)))
+            if protocol.cleartext_after_starttls or protocol.incomplete_line:
+                self.close()
+                raise ImapError("the server sent data in the clear after agreeing to STARTTLS")
+            protocol.tls_started()
             assert self._transport is not None, "the connection is closed"
             self._transport = await loop.start_tls(
                 cast(asyncio.WriteTransport, self._transport),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from erpmail.sandbox.faults import Action, ActionKind, FaultEngine, Rule, Stage
 from erpmail.sandbox.pop3 import start_pop3_server
+from erpmail.sandbox.pop3.replies import ERR_TLS_UNAVAILABLE, STLS_OK
 from erpmail.sandbox.store import INBOX, Mailbox, MailStore
 from erpmail.sandbox.tls import Certificate, make_self_signed
 from erpmail.server.incoming.pop3_client import (
@@ -318,6 +319,61 @@ async def test_a_command_that_gets_no_answer_times_out_and_closes(
         await client.noop()
 
 
+# -- STLS on a session connected in the clear (the account test reports the upgrade itself) ---
+
+
+async def test_stls_on_a_plain_session_returns_the_servers_reply_and_login_then_works(
+    start_server: StartServer, certificate: Certificate, client: Pop3Client
+) -> None:
+    port = await start_server(starttls_context=certificate.server_context())
+    await client.connect("127.0.0.1", port, security="none")
+    assert "STLS" in await client.capa()
+    reply = await client.starttls(certificate.client_context())
+    assert reply.ok
+    assert reply.text == STLS_OK.removeprefix("+OK ")
+    assert "STLS" not in await client.capa()  # the server now runs TLS
+    await client.login(ADDRESS, PASSWORD)
+    assert await client.retr(1) == FIRST
+
+
+async def test_stls_with_an_untrusted_certificate_drops_the_connection_instead_of_going_on(
+    start_server: StartServer, certificate: Certificate, client: Pop3Client
+) -> None:
+    port = await start_server(starttls_context=certificate.server_context())
+    await client.connect("127.0.0.1", port, security="none")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await client.starttls()  # system CAs only
+    # Sending the password in the clear after asking for TLS is what must not happen.
+    with pytest.raises(ConnectionError):
+        await client.login(ADDRESS, PASSWORD)
+
+
+async def test_stls_checks_the_certificate_against_the_host_name_connected_to(
+    start_server: StartServer, client: Pop3Client
+) -> None:
+    other = make_self_signed(("mail.other.test",))  # also names 127.0.0.1, not "localhost"
+    port = await start_server(starttls_context=other.server_context())
+    await client.connect("localhost", port, security="none")
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"(?i)hostname"):
+        await client.starttls(other.client_context())
+
+
+async def test_stls_refused_by_the_server_raises_and_drops_the_connection(
+    port: int, certificate: Certificate, client: Pop3Client
+) -> None:
+    await client.connect("127.0.0.1", port, security="none")
+    with pytest.raises(Pop3Error) as raised:
+        await client.starttls(certificate.client_context())
+    assert raised.value.reply.text == ERR_TLS_UNAVAILABLE.removeprefix("-ERR ")
+    with pytest.raises(ConnectionError):
+        await client.stat()
+
+
+async def test_stls_before_connecting_is_a_connection_error(client: Pop3Client) -> None:
+    with pytest.raises(ConnectionError):
+        await client.starttls()
+
+
 # -- misbehaving servers (a bare socket server scripted per test) -----------------------------
 
 
@@ -367,3 +423,14 @@ async def test_a_server_speaking_another_protocol_is_a_protocol_error(
     port = await scripted(b"220 smtp.example.com ESMTP\r\n")
     with pytest.raises(Pop3ProtocolError):
         await client.connect("127.0.0.1", port, security="none")
+
+
+async def test_stls_that_gets_no_answer_times_out_and_drops_the_connection(
+    scripted: Scripted, client: Pop3Client
+) -> None:
+    port = await scripted(b"+OK hi\r\n")
+    await client.connect("127.0.0.1", port, security="none")
+    with pytest.raises(TimeoutError):
+        await client.starttls(timeout=0.2)
+    with pytest.raises(ConnectionError):
+        await client.noop()

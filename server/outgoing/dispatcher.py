@@ -1,0 +1,327 @@
+"""Sends pending email: automatic processing on its own, manual processing on request.
+
+Per account, a session claims at most "group mails" due emails (atomically, so parallel sessions
+never share one), sends them over one SMTP connection and writes each outcome as soon as its
+reply is in. A configurable number of sessions per account run in parallel. An account whose
+server cannot be reached or refuses the login is an account problem: its claimed emails go back
+to pending without an attempt counted, and the account rests until `account_retry` has passed.
+
+Guarantee: an email is marked processed only after the server accepted it. A process killed at
+any moment leaves emails in process; `recover()` at start makes them due again, so each is sent
+at least once; one whose reply was lost may be sent twice, with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from erpmail.server.accounts.endpoints import outgoing_endpoint
+from erpmail.server.accounts.models import Account
+from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core.clock import Clock
+from erpmail.server.core.errors import FailedPrecondition, NotFound
+from erpmail.server.core.tls import client_context
+from erpmail.server.outgoing.models import (
+    Attempt,
+    AttemptOutcome,
+    RecipientStatus,
+    SendStep,
+    Status,
+)
+from erpmail.server.outgoing.outcomes import Reply
+from erpmail.server.outgoing.policy import Backoff, judge
+from erpmail.server.outgoing.smtp_sender import SendResult, SessionFailure, SmtpSession
+from erpmail.server.outgoing.store import Claimed, EmailStore, Outcome
+from erpmail.server.preferences.store import PreferencesStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    sessions_per_account: int = 2
+    # Emails per session when the account sets no "group mails" limit.
+    default_batch: int = 200
+    # Longest sleep between looks at the queue when nothing wakes the dispatcher.
+    poll_interval: float = 5.0
+    backoff: Backoff = field(default_factory=Backoff)
+    account_retry: timedelta = timedelta(minutes=1)
+    lease: timedelta = timedelta(minutes=10)
+    smtp_timeout: float = 30.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        emails: EmailStore,
+        accounts: AccountStore,
+        preferences: PreferencesStore,
+        clock: Clock,
+        settings: DispatchSettings | None = None,
+    ) -> None:
+        self._emails = emails
+        self._accounts = accounts
+        self._preferences = preferences
+        self._clock = clock
+        self.settings = settings or DispatchSettings()
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._sessions: dict[str, set[asyncio.Task[None]]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        recovered = await self._emails.recover(self._clock.now())
+        if recovered:
+            log.warning("recovered emails left in process", extra={"count": recovered})
+        self._loop_task = asyncio.create_task(self._run(), name="erpmail-dispatcher")
+
+    async def stop(self) -> None:
+        """Stops claiming; sessions in flight are cancelled and their unsent emails released."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        tasks = [t for group in self._sessions.values() for t in group]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def wake(self) -> None:
+        """Called when email becomes pending, so that it is sent without waiting for a poll."""
+        self._wake.set()
+
+    # -- automatic processing ----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._dispatch_due()
+            except Exception:
+                log.exception("dispatching failed; trying again shortly")
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        timeout = self.settings.poll_interval
+        due = await self._emails.next_due_time()
+        if due is not None:
+            timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _dispatch_due(self) -> None:
+        if (await self._preferences.get()).suspend_processing:
+            return
+        now = self._clock.now()
+        resting = {
+            account
+            for account, (_, retry_after) in (await self._emails.account_problems()).items()
+            if retry_after > now
+        }
+        for account_id in await self._emails.due_accounts(now):
+            if account_id in resting:
+                continue
+            running = self._sessions.setdefault(account_id, set())
+            while len(running) < self.settings.sessions_per_account:
+                task = asyncio.create_task(self._automatic_session(account_id))
+                running.add(task)
+                task.add_done_callback(functools.partial(self._session_done, group=running))
+
+    def _session_done(self, task: asyncio.Task[None], group: set[asyncio.Task[None]]) -> None:
+        group.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("send session failed", exc_info=task.exception())
+        self._wake.set()  # the account may have more due email
+
+    async def _automatic_session(self, account_id: str) -> None:
+        try:
+            account = (await self._accounts.get(account_id)).account
+        except NotFound:
+            return
+        now = self._clock.now()
+        claimed = await self._emails.claim_due(
+            account_id, now, self._batch(account), self._owner, now + self.settings.lease
+        )
+        if claimed:
+            allowed = (await self._preferences.get()).automatic_resend_attempts
+            await self._send(account, claimed, manual=False, allowed_failures=allowed)
+
+    def _batch(self, account: Account) -> int:
+        return account.outgoing.group_mails or self.settings.default_batch
+
+    # -- manual processing -------------------------------------------------------------------
+
+    async def process(self, email_ids: Sequence[int], include_failed: bool) -> None:
+        """One attempt now for each email (pending, or failed when asked); failures fail."""
+        if (await self._preferences.get()).suspend_processing:
+            raise FailedPrecondition(
+                "PROCESSING_SUSPENDED",
+                "preferences",
+                "email processing is suspended in the preferences",
+            )
+        now = self._clock.now()
+        claimed = await self._emails.claim_ids(
+            email_ids, include_failed, now, self._owner, now + self.settings.lease
+        )
+        by_account: dict[str, list[Claimed]] = {}
+        for email in claimed:
+            by_account.setdefault(email.account_id, []).append(email)
+        for account_id, emails in by_account.items():
+            account = (await self._accounts.get(account_id)).account
+            batch = self._batch(account)
+            for start in range(0, len(emails), batch):
+                await self._send(account, emails[start : start + batch], True, 0)
+
+    # -- one SMTP session --------------------------------------------------------------------
+
+    async def _send(
+        self, account: Account, claimed: list[Claimed], manual: bool, allowed_failures: int
+    ) -> None:
+        passwords = await self._accounts.passwords(account.account_id)
+        endpoint = outgoing_endpoint(account, passwords)
+        if endpoint is None:
+            await self._fail_all(
+                claimed, manual, allowed_failures, None, "the account does not send"
+            )
+            return
+        try:
+            session = await SmtpSession.open(
+                endpoint,
+                tls_context=client_context(account.trusted_certificate_pem),
+                timeout=self.settings.smtp_timeout,
+            )
+        except SessionFailure as failure:
+            await self._session_failed(account, claimed, manual, allowed_failures, failure)
+            return
+        await self._emails.clear_account_problem(account.account_id)
+        sent = 0
+        try:
+            for email in claimed:
+                if not session.usable:
+                    break
+                result = await session.send(account.email_address, email.envelope, email.raw)
+                await self._emails.record(
+                    [self._outcome(email, result, manual, allowed_failures)], self._clock.now()
+                )
+                sent += 1
+        finally:
+            # Emails whose turn did not come (connection lost, cancelled) wait for the next run.
+            await asyncio.shield(
+                self._emails.release([e.id for e in claimed[sent:]], self._clock.now())
+            )
+            await session.close()
+
+    async def _session_failed(
+        self,
+        account: Account,
+        claimed: list[Claimed],
+        manual: bool,
+        allowed_failures: int,
+        failure: SessionFailure,
+    ) -> None:
+        now = self._clock.now()
+        log.warning(
+            "cannot open an SMTP session",
+            extra={
+                "account": account.account_id,
+                "step": failure.step.value,
+                "error": failure.detail,
+            },
+        )
+        if failure.account_problem and not manual:
+            await self._emails.set_account_problem(
+                account.account_id, failure.detail, now, now + self.settings.account_retry
+            )
+            await self._emails.release([e.id for e in claimed], now)
+            return
+        await self._fail_all(claimed, manual, allowed_failures, failure, failure.detail)
+
+    async def _fail_all(
+        self,
+        claimed: list[Claimed],
+        manual: bool,
+        allowed_failures: int,
+        failure: SessionFailure | None,
+        detail: str,
+    ) -> None:
+        outcome = (
+            AttemptOutcome.TRANSIENT_FAILURE
+            if failure is None or failure.transient
+            else AttemptOutcome.PERMANENT_FAILURE
+        )
+        result = SendResult(
+            step=failure.step if failure else SendStep.CONNECT,
+            outcome=outcome,
+            reply=failure.reply if failure else None,
+            recipients=[],
+            detail=detail,
+        )
+        await self._emails.record(
+            [self._outcome(e, result, manual, allowed_failures) for e in claimed],
+            self._clock.now(),
+        )
+
+    def _outcome(
+        self, email: Claimed, result: SendResult, manual: bool, allowed_failures: int
+    ) -> Outcome:
+        now = self._clock.now()
+        verdict = judge(
+            result.outcome,
+            manual=manual,
+            failed_attempts=email.failed_attempts,
+            allowed_failures=allowed_failures,
+            now=now,
+            backoff=self.settings.backoff,
+        )
+        reply = result.reply or Reply(0, "", "")
+        refused = [r for r in result.recipients if not r.accepted]
+        if verdict.status is Status.PROCESSED:
+            error = (
+                "some recipients were refused: "
+                + "; ".join(f"{r.address} ({_describe(r.reply)})" for r in refused)
+                if refused
+                else ""
+            )
+        else:
+            error = _describe(result.reply) or result.detail
+        return Outcome(
+            email_id=email.id,
+            attempt=Attempt(
+                time=now,
+                manual=manual,
+                step=result.step,
+                outcome=result.outcome,
+                reply_code=reply.code,
+                enhanced_status=reply.enhanced_status,
+                reply_text=reply.text or result.detail,
+            ),
+            status=verdict.status,
+            failed_attempts=verdict.failed_attempts,
+            next_attempt_time=verdict.next_attempt_time,
+            error=error,
+            recipients=[
+                (
+                    r.address,
+                    RecipientStatus.ACCEPTED if r.accepted else RecipientStatus.REFUSED,
+                    r.reply.code if r.reply else 0,
+                    r.reply.enhanced_status if r.reply else "",
+                    r.reply.text if r.reply else "",
+                )
+                for r in result.recipients
+            ],
+        )
+
+
+def _describe(reply: Reply | None) -> str:
+    if reply is None or not reply.code:
+        return ""
+    return " ".join(str(p) for p in (reply.code, reply.enhanced_status, reply.text) if p)

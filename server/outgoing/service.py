@@ -1,0 +1,184 @@
+"""The outgoing use cases: create, edit, submit, cancel, delete, process, read.
+
+Resolves the account and preferences, applies the domain rules (validation, splitting,
+composition) and hands the result to the store; the servicer only translates protos.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from erpmail.server.accounts.models import Account
+from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core.clock import Clock
+from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from erpmail.server.outgoing import compose as mime
+from erpmail.server.outgoing.dispatcher import Dispatcher
+from erpmail.server.outgoing.models import Address, Content, Status
+from erpmail.server.outgoing.store import EmailStore, NewEmail, StoredEmail
+from erpmail.server.outgoing.validation import normalize_content, validate_content
+from erpmail.server.preferences.models import Preferences
+from erpmail.server.preferences.store import PreferencesStore
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    account_id: str
+    content: Content
+    submit: bool
+    one_email_per_to: bool
+    request_id: str = ""
+
+
+class OutgoingService:
+    def __init__(
+        self,
+        emails: EmailStore,
+        accounts: AccountStore,
+        preferences: PreferencesStore,
+        dispatcher: Dispatcher,
+        clock: Clock,
+    ) -> None:
+        self._emails = emails
+        self._accounts = accounts
+        self._preferences = preferences
+        self.dispatcher = dispatcher
+        self._clock = clock
+
+    async def create(self, requests: Sequence[CreateRequest], actor: str) -> list[int]:
+        """Creates every request's emails in one transaction, or none if any is invalid."""
+        preferences = await self._preferences.get()
+        planned: list[tuple[Account, NewEmail]] = []
+        for index, request in enumerate(requests):
+            field = "email" if len(requests) == 1 else f"requests[{index}].email"
+            account = await self._sending_account(request.account_id, preferences, field)
+            normalize_content(request.content)
+            validate_content(request.content, field=field)
+            parts = (
+                mime.split_per_to(request.content)
+                if request.one_email_per_to and len(request.content.to) > 1
+                else [request.content]
+            )
+            status = Status.PENDING if request.submit else Status.DRAFT
+            planned += [
+                (account, NewEmail(account.account_id, part, status, "", "", None, actor))
+                for part in parts
+            ]
+        accounts = {id(new): account for account, new in planned}
+
+        def complete(email_id: int, new: NewEmail) -> None:
+            account = accounts[id(new)]
+            domain = account.email_address.rpartition("@")[2]
+            new.message_id = mime.make_message_id(email_id, domain, secrets.token_hex(6))
+            new.tracking_tag = mime.tracking_tag(
+                preferences.email_tag_prefix, email_id, preferences.email_tag_suffix
+            )
+            if new.status is Status.PENDING:
+                new.raw = self._compose(account, new.content, new.message_id, new.tracking_tag)
+
+        request_id = requests[0].request_id if len(requests) == 1 else ""
+        ids = await self._emails.create(
+            [new for _, new in planned], self._clock.now(), request_id, complete
+        )
+        if any(r.submit for r in requests):
+            self.dispatcher.wake()
+        return ids
+
+    async def get(
+        self, email_id: int, with_attachments: bool = True
+    ) -> tuple[StoredEmail, Address]:
+        email = await self._emails.get(email_id, with_attachments)
+        return email, await self._sender(email.account_id)
+
+    async def sender(self, account_id: str) -> Address:
+        return await self._sender(account_id)
+
+    async def page(
+        self, account_id: str, statuses: Sequence[Status], before_id: int | None, limit: int
+    ) -> list[StoredEmail]:
+        return await self._emails.page(account_id, statuses, before_id, limit)
+
+    async def update(self, email_id: int, content: Content) -> None:
+        normalize_content(content)
+        validate_content(content)
+        await self._emails.edit(
+            email_id, lambda current: (content, current.status, None), self._clock.now()
+        )
+
+    async def submit(self, email_id: int) -> None:
+        current = await self._emails.get(email_id)
+        account = (await self._accounts.get(current.account_id)).account
+
+        # Composed once, here: every attempt sends these same bytes (same Message-ID and Date).
+        raw = self._compose(account, current.content, current.message_id, current.tracking_tag)
+        await self._emails.edit(
+            email_id, lambda email: (email.content, Status.PENDING, raw), self._clock.now()
+        )
+        self.dispatcher.wake()
+
+    async def cancel(self, email_id: int) -> None:
+        await self._emails.edit(
+            email_id, lambda e: (e.content, Status.DRAFT, None), self._clock.now()
+        )
+
+    async def delete(self, email_id: int) -> None:
+        await self._emails.edit(
+            email_id, lambda e: (e.content, Status.DELETED, None), self._clock.now()
+        )
+
+    async def process(
+        self, email_ids: Sequence[int], account_id: str, include_failed: bool
+    ) -> list[int]:
+        if not email_ids:
+            if not account_id:
+                raise InvalidArgument.of(
+                    "email_ids", "name emails, or an account_id to process all"
+                )
+            await self._accounts.get(account_id)
+            statuses = [Status.PENDING, Status.FAILED] if include_failed else [Status.PENDING]
+            found = await self._emails.page(account_id, statuses, None, 100_000)
+            email_ids = [e.id for e in found]
+        else:
+            for email_id in email_ids:
+                await self._emails.get(email_id, with_attachments=False)  # NOT_FOUND early
+        await self.dispatcher.process(email_ids, include_failed or bool(email_ids))
+        return list(email_ids)
+
+    async def _sending_account(
+        self, account_id: str, preferences: Preferences, field: str
+    ) -> Account:
+        chosen = account_id or preferences.default_account_id
+        if not chosen:
+            raise InvalidArgument.of(
+                f"{field}.account_id", "is required: no default account is set in the preferences"
+            )
+        try:
+            account = (await self._accounts.get(chosen)).account
+        except NotFound:
+            raise InvalidArgument.of(f"{field}.account_id", f"no account {chosen!r}") from None
+        if not account.usage.sends:
+            raise FailedPrecondition(
+                "ACCOUNT_DOES_NOT_SEND", f"accounts/{chosen}", "the account only receives email"
+            )
+        return account
+
+    async def _sender(self, account_id: str) -> Address:
+        try:
+            account = (await self._accounts.get(account_id)).account
+        except NotFound:
+            return Address(address="", name="")
+        return Address(account.email_address, account.display_name)
+
+    def _compose(self, account: Account, content: Content, message_id: str, tag: str) -> bytes:
+        return mime.compose(
+            content,
+            sender=Address(account.email_address, account.display_name),
+            message_id=message_id,
+            tag=tag,
+            signature_text=account.signature.text,
+            signature_html=account.signature.html,
+            date=self._clock.now(),
+            reply_address=account.reply_address,
+        )

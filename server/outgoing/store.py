@@ -1,0 +1,604 @@
+"""Where email, its recipients, attempts and the change feed are kept.
+
+Every status change is written together with a row of the change feed (email_changes), in one
+transaction, so that the watch stream sees exactly what was committed. Claims are atomic (one
+UPDATE ... RETURNING), so two senders never take the same email.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+from erpmail.server.accounts.store import DeletionGuard
+from erpmail.server.core import serde
+from erpmail.server.core.db import Database
+from erpmail.server.core.errors import NotFound
+from erpmail.server.outgoing.models import (
+    Attachment,
+    Attempt,
+    AttemptOutcome,
+    Content,
+    Direction,
+    Recipient,
+    RecipientKind,
+    RecipientStatus,
+    SendStep,
+    Status,
+    require_editable,
+    transition,
+)
+
+RESOURCE = "email"
+
+# An account with email waiting to be sent cannot be deleted.
+PENDING_EMAIL_GUARD = DeletionGuard(
+    kind="PENDING_EMAIL",
+    query="SELECT 1 FROM emails WHERE account_id = ? AND status IN ('pending', 'in_process')",
+    description="the account has email waiting to be sent; cancel or process it first",
+)
+
+
+@dataclass
+class NewEmail:
+    account_id: str
+    content: Content
+    status: Status
+    message_id: str
+    tracking_tag: str
+    raw: bytes | None
+    created_by: str
+
+
+@dataclass
+class StoredEmail:
+    id: int
+    account_id: str
+    direction: Direction
+    status: Status
+    message_id: str
+    tracking_tag: str
+    content: Content
+    created_by: str
+    failed_attempts: int
+    next_attempt_time: datetime | None
+    error: str
+    some_recipients_failed: bool
+    create_time: datetime
+    update_time: datetime
+    sent_time: datetime | None
+    recipients: list[Recipient] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    account_id: str
+    failed_attempts: int
+    raw: bytes
+    envelope: list[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed email after an attempt."""
+
+    email_id: int
+    attempt: Attempt
+    status: Status
+    failed_attempts: int
+    next_attempt_time: datetime | None
+    error: str
+    recipients: Sequence[tuple[str, RecipientStatus, int, str, str]] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    revision: int
+    email_id: int
+    account_id: str
+    direction: Direction
+    status: Status
+    change_time: datetime
+
+
+class EmailStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # Woken after every committed change; `version` tells a waiter whether it missed one.
+        self.changed = asyncio.Condition()
+        self.version = 0
+
+    # -- creating and editing ----------------------------------------------------------------
+
+    async def create(
+        self,
+        emails: Sequence[NewEmail],
+        now: datetime,
+        request_id: str = "",
+        compose: Callable[[int, NewEmail], None] | None = None,
+    ) -> list[int]:
+        """Inserts the emails in one transaction and returns their ids. A request id seen before
+        returns the ids it created then and inserts nothing. `compose(id, email)` may fill in
+        what depends on the id (Message-ID, tag, raw) before the email is written."""
+        async with self._db.write() as conn:
+            if request_id:
+                async with conn.execute(
+                    "SELECT email_ids FROM email_requests WHERE request_id = ?", (request_id,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is not None:
+                    return [int(i) for i in json.loads(row[0])]
+            async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor:
+                row = await cursor.fetchone()
+            next_id = int(row[0]) + 1 if row else 1
+            ids = []
+            for offset, email in enumerate(emails):
+                email_id = next_id + offset
+                if compose is not None:
+                    compose(email_id, email)
+                await self._insert(conn, email_id, email, now)
+                ids.append(email_id)
+            if request_id:
+                await conn.execute(
+                    "INSERT INTO email_requests (request_id, email_ids) VALUES (?, ?)",
+                    (request_id, json.dumps(ids)),
+                )
+        await self._notify()
+        return ids
+
+    async def _insert(
+        self, conn: aiosqlite.Connection, email_id: int, email: NewEmail, now: datetime
+    ) -> None:
+        content = email.content
+        await conn.execute(
+            "INSERT INTO emails (id, account_id, direction, status, message_id, tracking_tag,"
+            " content, raw, created_by, next_attempt_time, create_time, update_time)"
+            " VALUES (?, ?, 'outgoing', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                email_id,
+                email.account_id,
+                email.status.value,
+                email.message_id,
+                email.tracking_tag,
+                _content_json(content),
+                email.raw,
+                email.created_by,
+                _due(email.status, content, now),
+                now.isoformat(),
+                now.isoformat(),
+            ),
+        )
+        await _write_attachments(conn, email_id, content.attachments)
+        await _write_recipients(conn, email_id, content)
+        await _record_change(conn, email_id, email.account_id, email.status, now)
+
+    async def edit(
+        self,
+        email_id: int,
+        change: Callable[[StoredEmail], tuple[Content, Status, bytes | None]],
+        now: datetime,
+    ) -> None:
+        """Applies `change` (new content, status and raw message) to one email atomically."""
+        async with self._db.write() as conn:
+            current = await self._load(conn, email_id)
+            content, status, raw = change(current)
+            if status is current.status:
+                require_editable(email_id, current.status)
+            else:
+                transition(email_id, current.status, status)
+            await conn.execute(
+                "UPDATE emails SET content = ?, status = ?, raw = ?, next_attempt_time = ?,"
+                " failed_attempts = CASE WHEN ? = 'pending' THEN 0 ELSE failed_attempts END,"
+                " error = CASE WHEN ? = 'pending' THEN '' ELSE error END,"
+                " update_time = ? WHERE id = ?",
+                (
+                    _content_json(content),
+                    status.value,
+                    raw,
+                    _due(status, content, now),
+                    status.value,
+                    status.value,
+                    now.isoformat(),
+                    email_id,
+                ),
+            )
+            if content is not current.content:
+                await conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
+                await _write_attachments(conn, email_id, content.attachments)
+                await conn.execute("DELETE FROM email_recipients WHERE email_id = ?", (email_id,))
+                await _write_recipients(conn, email_id, content)
+            if status is not current.status:
+                await _record_change(conn, email_id, current.account_id, status, now)
+        await self._notify()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get(self, email_id: int, with_attachments: bool = True) -> StoredEmail:
+        row = await self._db.fetch_one(_SELECT + " WHERE id = ?", (email_id,))
+        if row is None:
+            raise NotFound(RESOURCE, str(email_id))
+        email = _email(row)
+        await self._complete(email, with_attachments)
+        return email
+
+    async def page(
+        self, account_id: str, statuses: Sequence[Status], before_id: int | None, limit: int
+    ) -> list[StoredEmail]:
+        where, params = ["id < ?"], [before_id if before_id is not None else 2**62]
+        if account_id:
+            where.append("account_id = ?")
+            params.append(account_id)  # type: ignore[arg-type]
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params += [s.value for s in statuses]  # type: ignore[misc]
+        rows = await self._db.fetch_all(
+            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+        emails = [_email(row) for row in rows]
+        for email in emails:
+            await self._complete(email, with_attachments=False)
+        return emails
+
+    async def _complete(self, email: StoredEmail, with_attachments: bool) -> None:
+        rows = await self._db.fetch_all(
+            "SELECT kind, address, name, status, reply_code, enhanced_status, reply_text"
+            " FROM email_recipients WHERE email_id = ? ORDER BY position",
+            (email.id,),
+        )
+        email.recipients = [
+            Recipient(
+                address=r["address"],
+                kind=RecipientKind(r["kind"]),
+                name=r["name"],
+                status=RecipientStatus(r["status"]),
+                reply_code=r["reply_code"],
+                enhanced_status=r["enhanced_status"],
+                reply_text=r["reply_text"],
+            )
+            for r in rows
+        ]
+        rows = await self._db.fetch_all(
+            "SELECT time, manual, step, outcome, reply_code, enhanced_status, reply_text"
+            " FROM email_attempts WHERE email_id = ? ORDER BY id",
+            (email.id,),
+        )
+        email.attempts = [
+            Attempt(
+                time=datetime.fromisoformat(r["time"]),
+                manual=bool(r["manual"]),
+                step=SendStep(r["step"]),
+                outcome=AttemptOutcome(r["outcome"]),
+                reply_code=r["reply_code"],
+                enhanced_status=r["enhanced_status"],
+                reply_text=r["reply_text"],
+            )
+            for r in rows
+        ]
+        rows = await self._db.fetch_all(
+            "SELECT file_name, content_type,"
+            + (" content" if with_attachments else " zeroblob(length(content)) AS content")
+            + " FROM email_attachments WHERE email_id = ? ORDER BY position",
+            (email.id,),
+        )
+        email.content.attachments = [
+            Attachment(r["file_name"], r["content_type"], bytes(r["content"])) for r in rows
+        ]
+
+    async def _load(self, conn: aiosqlite.Connection, email_id: int) -> StoredEmail:
+        async with conn.execute(_SELECT + " WHERE id = ?", (email_id,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise NotFound(RESOURCE, str(email_id))
+        return _email(row)
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    async def due_accounts(self, now: datetime) -> list[str]:
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT account_id FROM emails"
+            " WHERE status = 'pending' AND next_attempt_time <= ?",
+            (now.isoformat(),),
+        )
+        return [r[0] for r in rows]
+
+    async def next_due_time(self) -> datetime | None:
+        row = await self._db.fetch_one(
+            "SELECT MIN(next_attempt_time) FROM emails WHERE status = 'pending'"
+        )
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def claim_due(
+        self, account_id: str, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Claimed]:
+        """Moves up to `limit` due pending emails of the account to in process, atomically."""
+        return await self._claim(
+            "status = 'pending' AND account_id = ? AND next_attempt_time <= ?"
+            " ORDER BY next_attempt_time, id LIMIT ?",
+            (account_id, now.isoformat(), limit),
+            now,
+            owner,
+            lease_until,
+        )
+
+    async def claim_ids(
+        self, ids: Iterable[int], include_failed: bool, now: datetime, owner: str, lease: datetime
+    ) -> list[Claimed]:
+        """Claims the given emails for manual processing (pending ones, and failed if asked)."""
+        id_list = list(ids)
+        statuses = "('pending', 'failed')" if include_failed else "('pending')"
+        return await self._claim(
+            f"status IN {statuses} AND id IN ({','.join('?' * len(id_list))}) ORDER BY id",
+            tuple(id_list),
+            now,
+            owner,
+            lease,
+        )
+
+    async def _claim(
+        self,
+        condition: str,
+        params: tuple[object, ...],
+        now: datetime,
+        owner: str,
+        lease_until: datetime,
+    ) -> list[Claimed]:
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "UPDATE emails SET status = 'in_process', claimed_by = ?, lease_until = ?,"
+                f" update_time = ? WHERE id IN (SELECT id FROM emails WHERE {condition})"
+                " RETURNING id, account_id, failed_attempts, raw",
+                (owner, lease_until.isoformat(), now.isoformat(), *params),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            claimed = []
+            for row in sorted(rows, key=lambda r: r[0]):
+                async with conn.execute(
+                    "SELECT address FROM email_recipients WHERE email_id = ? ORDER BY position",
+                    (row[0],),
+                ) as cursor:
+                    envelope = [r[0] for r in await cursor.fetchall()]
+                claimed.append(Claimed(row[0], row[1], row[2], bytes(row[3] or b""), envelope))
+                await _record_change(conn, row[0], row[1], Status.IN_PROCESS, now)
+        if claimed:
+            await self._notify()
+        return claimed
+
+    async def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Writes the outcome of attempts (status, attempt row, recipient replies) at once."""
+        async with self._db.write() as conn:
+            for o in outcomes:
+                a = o.attempt
+                sent = now.isoformat() if o.status is Status.PROCESSED else None
+                partial = a.outcome is AttemptOutcome.PARTIALLY_SENT
+                async with conn.execute(
+                    "UPDATE emails SET status = ?, failed_attempts = ?, next_attempt_time = ?,"
+                    " error = ?, some_recipients_failed = ?, sent_time = COALESCE(?, sent_time),"
+                    " claimed_by = NULL, lease_until = NULL, update_time = ?"
+                    " WHERE id = ? AND status = 'in_process' RETURNING account_id",
+                    (
+                        o.status.value,
+                        o.failed_attempts,
+                        o.next_attempt_time.isoformat() if o.next_attempt_time else None,
+                        o.error,
+                        partial,
+                        sent,
+                        now.isoformat(),
+                        o.email_id,
+                    ),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    continue  # not in process any more (recovered by another run)
+                await conn.execute(
+                    "INSERT INTO email_attempts (email_id, time, manual, step, outcome,"
+                    " reply_code, enhanced_status, reply_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        o.email_id,
+                        a.time.isoformat(),
+                        a.manual,
+                        a.step.value,
+                        a.outcome.value,
+                        a.reply_code,
+                        a.enhanced_status,
+                        a.reply_text,
+                    ),
+                )
+                await conn.executemany(
+                    "UPDATE email_recipients SET status = ?, reply_code = ?, enhanced_status = ?,"
+                    " reply_text = ? WHERE email_id = ? AND lower(address) = lower(?)",
+                    [(s.value, c, e, t, o.email_id, addr) for addr, s, c, e, t in o.recipients],
+                )
+                await _record_change(conn, o.email_id, row[0], o.status, now)
+        await self._notify()
+
+    async def release(self, ids: Sequence[int], now: datetime) -> None:
+        """Puts claimed emails back to pending without counting an attempt (an account
+        problem, or a session that ended before their turn)."""
+        if not ids:
+            return
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "UPDATE emails SET status = 'pending', claimed_by = NULL, lease_until = NULL,"
+                " update_time = ? WHERE status = 'in_process'"
+                f" AND id IN ({','.join('?' * len(ids))}) RETURNING id, account_id",
+                (now.isoformat(), *ids),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            for row in rows:
+                await _record_change(conn, row[0], row[1], Status.PENDING, now)
+        await self._notify()
+
+    async def recover(self, now: datetime) -> int:
+        """At start: every email a previous run left in process is due again (at least once)."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "UPDATE emails SET status = 'pending', claimed_by = NULL, lease_until = NULL,"
+                " next_attempt_time = ?, update_time = ? WHERE status = 'in_process'"
+                " RETURNING id, account_id",
+                (now.isoformat(), now.isoformat()),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            for row in rows:
+                await _record_change(conn, row[0], row[1], Status.PENDING, now)
+        return len(rows)
+
+    # -- account send state ------------------------------------------------------------------
+
+    async def set_account_problem(
+        self, account_id: str, error: str, now: datetime, retry_after: datetime
+    ) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO account_send_state (account_id, error, since, retry_after)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET"
+                " error = excluded.error, retry_after = excluded.retry_after",
+                (account_id, error, now.isoformat(), retry_after.isoformat()),
+            )
+
+    async def clear_account_problem(self, account_id: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute("DELETE FROM account_send_state WHERE account_id = ?", (account_id,))
+
+    async def account_problems(self) -> dict[str, tuple[str, datetime]]:
+        rows = await self._db.fetch_all(
+            "SELECT account_id, error, retry_after FROM account_send_state"
+        )
+        return {r[0]: (r[1], datetime.fromisoformat(r[2])) for r in rows}
+
+    # -- the change feed ---------------------------------------------------------------------
+
+    async def changes_after(self, revision: int, limit: int) -> list[Change]:
+        rows = await self._db.fetch_all(
+            "SELECT revision, email_id, account_id, direction, status, change_time"
+            " FROM email_changes WHERE revision > ? ORDER BY revision LIMIT ?",
+            (revision, limit),
+        )
+        return [
+            Change(
+                revision=r[0],
+                email_id=r[1],
+                account_id=r[2],
+                direction=Direction(r[3]),
+                status=Status(r[4]),
+                change_time=datetime.fromisoformat(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def revisions(self) -> tuple[int, int]:
+        """(oldest kept, newest) revision of the change feed; (0, 0) when empty."""
+        row = await self._db.fetch_one("SELECT MIN(revision), MAX(revision) FROM email_changes")
+        if row is None or row[0] is None:
+            seq = await self._db.fetch_one(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'email_changes'"
+            )
+            head = int(seq[0]) if seq else 0
+            return head, head
+        return int(row[0]), int(row[1])
+
+    async def prune_changes(self, keep: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "DELETE FROM email_changes WHERE revision <="
+                " (SELECT MAX(revision) FROM email_changes) - ?",
+                (keep,),
+            )
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.version += 1
+            self.changed.notify_all()
+
+    async def wait_for_change(self, seen_version: int, timeout: float) -> bool:
+        """Waits until a change after `seen_version` is committed; False on timeout."""
+        async with self.changed:
+            try:
+                await asyncio.wait_for(
+                    self.changed.wait_for(lambda: self.version != seen_version), timeout
+                )
+            except TimeoutError:
+                return False
+        return True
+
+
+_SELECT = """SELECT id, account_id, direction, status, message_id, tracking_tag, content,
+created_by, failed_attempts, next_attempt_time, error, some_recipients_failed, create_time,
+update_time, sent_time FROM emails"""
+
+
+def _email(row: aiosqlite.Row) -> StoredEmail:
+    return StoredEmail(
+        id=row["id"],
+        account_id=row["account_id"],
+        direction=Direction(row["direction"]),
+        status=Status(row["status"]),
+        message_id=row["message_id"],
+        tracking_tag=row["tracking_tag"],
+        content=serde.loads(Content, row["content"]),
+        created_by=row["created_by"],
+        failed_attempts=row["failed_attempts"],
+        next_attempt_time=_time(row["next_attempt_time"]),
+        error=row["error"],
+        some_recipients_failed=bool(row["some_recipients_failed"]),
+        create_time=datetime.fromisoformat(row["create_time"]),
+        update_time=datetime.fromisoformat(row["update_time"]),
+        sent_time=_time(row["sent_time"]),
+    )
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _content_json(content: Content) -> str:
+    # Attachment bytes live in their own table; the JSON keeps the rest.
+    without = Content(**{**vars(content), "attachments": []})
+    return serde.dumps(without)
+
+
+def _due(status: Status, content: Content, now: datetime) -> str | None:
+    if status is not Status.PENDING:
+        return None
+    earliest = content.earliest_send_time
+    return (earliest if earliest and earliest > now else now).isoformat()
+
+
+async def _write_attachments(
+    conn: aiosqlite.Connection, email_id: int, attachments: Sequence[Attachment]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO email_attachments (email_id, position, file_name, content_type, content)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(email_id, i, a.file_name, a.content_type, a.content) for i, a in enumerate(attachments)],
+    )
+
+
+async def _write_recipients(conn: aiosqlite.Connection, email_id: int, content: Content) -> None:
+    rows = []
+    for kind, addresses in (
+        (RecipientKind.TO, content.to),
+        (RecipientKind.CC, content.cc),
+        (RecipientKind.BCC, content.bcc),
+    ):
+        rows += [(kind, a.address, a.name) for a in addresses]
+    await conn.executemany(
+        "INSERT INTO email_recipients (email_id, position, kind, address, name, status)"
+        " VALUES (?, ?, ?, ?, ?, 'pending')",
+        [(email_id, i, kind.value, addr, name) for i, (kind, addr, name) in enumerate(rows)],
+    )
+
+
+async def _record_change(
+    conn: aiosqlite.Connection, email_id: int, account_id: str, status: Status, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO email_changes (email_id, account_id, direction, status, change_time)"
+        " VALUES (?, ?, 'outgoing', ?, ?)",
+        (email_id, account_id, status.value, now.isoformat()),
+    )

@@ -1,0 +1,104 @@
+"""The watch stream: committed changes to email, in revision order, resumable.
+
+Every status change writes a row of the change feed in its own transaction, so following the
+feed by revision misses nothing: a client that reconnects with the last revision it saw gets
+every later change. Quiet streams get progress messages carrying the revision reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from erpmail.server.core.protos import timestamp
+from erpmail.server.outgoing import convert
+from erpmail.server.outgoing.models import Direction, Status
+from erpmail.server.outgoing.service import OutgoingService
+from erpmail.server.outgoing.store import Change, EmailStore
+from erpmail.v1 import emails_pb2 as pb
+
+BATCH = 500
+CURRENT_STATE_LIMIT = 100_000
+
+
+class EmailWatch:
+    def __init__(
+        self, store: EmailStore, service: OutgoingService, progress_interval: float = 10.0
+    ) -> None:
+        self._store = store
+        self._service = service
+        self.progress_interval = progress_interval
+
+    async def follow(self, request: pb.WatchEmailsRequest) -> AsyncIterator[pb.WatchEmailsResponse]:
+        statuses = {
+            convert.STATUS.to_domain(s, f"statuses[{i}]") for i, s in enumerate(request.statuses)
+        }
+        direction = (
+            convert.DIRECTION.to_domain(request.direction, "direction")
+            if request.direction
+            else None
+        )
+        cursor = await self._start(request.after_revision)
+
+        def wanted(account_id: str, email_direction: Direction, status: Status) -> bool:
+            return (
+                (not request.account_id or account_id == request.account_id)
+                and (direction is None or email_direction is direction)
+                and (not statuses or status in statuses)
+            )
+
+        if request.include_current:
+            for email in await self._store.page(
+                request.account_id, sorted(statuses), None, CURRENT_STATE_LIMIT
+            ):
+                if wanted(email.account_id, email.direction, email.status):
+                    sender = await self._service.sender(email.account_id)
+                    yield pb.WatchEmailsResponse(
+                        change=pb.EmailChange(
+                            revision=cursor,
+                            change_time=timestamp(email.update_time),
+                            email=convert.to_proto(email, sender, with_content=False),
+                        )
+                    )
+        while True:
+            seen = self._store.version
+            changes = await self._store.changes_after(cursor, BATCH)
+            for change in changes:
+                cursor = change.revision
+                if wanted(change.account_id, change.direction, change.status):
+                    yield await self._event(change)
+            if changes:
+                continue
+            if not await self._store.wait_for_change(seen, self.progress_interval):
+                yield pb.WatchEmailsResponse(progress=pb.WatchProgress(revision=cursor))
+
+    async def _start(self, after_revision: int) -> int:
+        if after_revision < 0:
+            raise InvalidArgument.of("after_revision", "must not be negative")
+        oldest, newest = await self._store.revisions()
+        if after_revision == 0:
+            return newest
+        if after_revision > newest:
+            raise InvalidArgument.of("after_revision", f"is ahead of the newest revision {newest}")
+        if after_revision < oldest - 1:
+            raise FailedPrecondition(
+                "REVISION_EXPIRED",
+                f"revisions/{after_revision}",
+                f"changes before revision {oldest} are no longer kept; start over with"
+                " include_current",
+            )
+        return after_revision
+
+    async def _event(self, change: Change) -> pb.WatchEmailsResponse:
+        try:
+            email, sender = await self._service.get(change.email_id, with_attachments=False)
+            message = convert.to_proto(email, sender, with_content=False)
+        except NotFound:
+            message = pb.Email(email_id=str(change.email_id), account_id=change.account_id)
+        # The status this change set, even if the email has moved on since.
+        message.status = convert.STATUS.to_proto(change.status)
+        return pb.WatchEmailsResponse(
+            change=pb.EmailChange(
+                revision=change.revision, change_time=timestamp(change.change_time), email=message
+            )
+        )
