@@ -1,0 +1,1 @@
+"""Parts of the running sandbox that its control service and CLI share."""
