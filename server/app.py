@@ -109,7 +109,7 @@ class ErpmailServer:
             self.emails, self.accounts, preferences, self.dispatcher, self.clock
         )
         accounts_pb2_grpc.add_AccountServiceServicer_to_server(
-            AccountServicer(self.accounts, self.clock), server
+            AccountServicer(self.accounts, self.clock, self.emails.account_problems), server
         )
         preferences_pb2_grpc.add_PreferencesServiceServicer_to_server(
             PreferencesServicer(preferences), server

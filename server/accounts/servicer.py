@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 import grpc
 from erpmail.server.accounts import convert
@@ -13,7 +15,7 @@ from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core import context, paging
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import InvalidArgument
-from erpmail.server.core.protos import apply_mask, check_mask
+from erpmail.server.core.protos import apply_mask, check_mask, timestamp
 from erpmail.v1 import accounts_pb2 as pb
 from erpmail.v1 import accounts_pb2_grpc
 
@@ -26,13 +28,49 @@ IMMUTABLE = {
     "update_time",
     "incoming.password_set",
     "outgoing.password_set",
+    "send_problem",
 }
 
 
+class SendProblem(Protocol):
+    """What the outgoing feature knows about an account it cannot send through."""
+
+    @property
+    def error(self) -> str: ...
+    @property
+    def since(self) -> datetime: ...
+    @property
+    def retry_after(self) -> datetime: ...
+
+
+SendProblems = Callable[[], Awaitable[Mapping[str, SendProblem]]]
+
+
+async def _no_problems() -> Mapping[str, SendProblem]:
+    return {}
+
+
 class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
-    def __init__(self, store: AccountStore, clock: Clock) -> None:
+    def __init__(
+        self, store: AccountStore, clock: Clock, send_problems: SendProblems = _no_problems
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._send_problems = send_problems
+
+    async def _with_problems(self, accounts: list[pb.Account]) -> list[pb.Account]:
+        problems = await self._send_problems()
+        for account in accounts:
+            problem = problems.get(account.account_id)
+            if problem is not None:
+                account.send_problem.CopyFrom(
+                    pb.AccountSendProblem(
+                        error=problem.error,
+                        since=timestamp(problem.since),
+                        retry_time=timestamp(problem.retry_after),
+                    )
+                )
+        return accounts
 
     async def CreateAccount(
         self, request: pb.CreateAccountRequest, context_: Context
@@ -51,7 +89,8 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.GetAccountRequest, context_: Context
     ) -> pb.GetAccountResponse:
         stored = await self._store.get(_required_id(request.account_id, "account_id"))
-        return pb.GetAccountResponse(account=convert.to_proto(stored))
+        (account,) = await self._with_problems([convert.to_proto(stored)])
+        return pb.GetAccountResponse(account=account)
 
     async def ListAccounts(
         self, request: pb.ListAccountsRequest, context_: Context
@@ -59,7 +98,9 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         size = paging.page_size(request.page_size)
         position = paging.decode_token(request.page_token) or {}
         found = await self._store.page(str(position.get("after", "")), size + 1)
-        response = pb.ListAccountsResponse(accounts=[convert.to_proto(s) for s in found[:size]])
+        response = pb.ListAccountsResponse(
+            accounts=await self._with_problems([convert.to_proto(s) for s in found[:size]])
+        )
         if len(found) > size:
             response.next_page_token = paging.encode_token(
                 {"after": found[size - 1].account.account_id}

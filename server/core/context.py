@@ -37,4 +37,8 @@ def bind(context: RequestContext) -> contextvars.Token[RequestContext | None]:
 
 
 def unbind(token: contextvars.Token[RequestContext | None]) -> None:
-    _current.reset(token)
+    try:
+        _current.reset(token)
+    except ValueError:
+        # A streaming handler closed from another task: its context is gone with it anyway.
+        _current.set(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 from dataclasses import fields, is_dataclass
@@ -33,6 +34,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    # Resolving annotations is the slow part of loading; a class's never change.
+    return get_type_hints(cls)
+
+
 def _build(hint: Any, data: Any) -> Any:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
@@ -44,7 +51,7 @@ def _build(hint: Any, data: Any) -> Any:
         (inner,) = get_args(hint)
         return [_build(inner, x) for x in data]
     if isinstance(hint, type) and is_dataclass(hint):
-        hints = get_type_hints(hint)
+        hints = _hints(hint)
         # Fields absent from old rows take their defaults: settings can grow without migrations.
         known = {f.name for f in fields(hint) if f.name in data}
         return hint(**{name: _build(hints[name], data[name]) for name in known})

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import os
+import ssl
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from erpmail.server.outgoing.models import (
     SendStep,
     Status,
 )
+from erpmail.server.outgoing.outcome_writer import OutcomeWriter
 from erpmail.server.outgoing.outcomes import Reply
 from erpmail.server.outgoing.policy import Backoff, judge
 from erpmail.server.outgoing.smtp_sender import SendResult, SessionFailure, SmtpSession
@@ -76,11 +78,14 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._sessions: dict[str, set[asyncio.Task[None]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._tls_contexts: dict[str, ssl.SSLContext] = {}
+        self._writer = OutcomeWriter(emails, clock)
 
     async def start(self) -> None:
         recovered = await self._emails.recover(self._clock.now())
         if recovered:
             log.warning("recovered emails left in process", extra={"count": recovered})
+        self._writer.start()
         self._loop_task = asyncio.create_task(self._run(), name="erpmail-dispatcher")
 
     async def stop(self) -> None:
@@ -94,6 +99,7 @@ class Dispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._writer.stop()
 
     def wake(self) -> None:
         """Called when email becomes pending, so that it is sent without waiting for a poll."""
@@ -124,8 +130,8 @@ class Dispatcher:
         now = self._clock.now()
         resting = {
             account
-            for account, (_, retry_after) in (await self._emails.account_problems()).items()
-            if retry_after > now
+            for account, problem in (await self._emails.account_problems()).items()
+            if problem.retry_after > now
         }
         for account_id in await self._emails.due_accounts(now):
             if account_id in resting:
@@ -154,6 +160,15 @@ class Dispatcher:
         if claimed:
             allowed = (await self._preferences.get()).automatic_resend_attempts
             await self._send(account, claimed, manual=False, allowed_failures=allowed)
+
+    def _tls_context(self, trusted_certificate_pem: str) -> ssl.SSLContext:
+        # Loading the system's CA certificates takes milliseconds: one context per trust.
+        context = self._tls_contexts.get(trusted_certificate_pem)
+        if context is None:
+            context = self._tls_contexts[trusted_certificate_pem] = client_context(
+                trusted_certificate_pem
+            )
+        return context
 
     def _batch(self, account: Account) -> int:
         return account.outgoing.group_mails or self.settings.default_batch
@@ -196,29 +211,40 @@ class Dispatcher:
         try:
             session = await SmtpSession.open(
                 endpoint,
-                tls_context=client_context(account.trusted_certificate_pem),
+                tls_context=self._tls_context(account.trusted_certificate_pem),
                 timeout=self.settings.smtp_timeout,
             )
         except SessionFailure as failure:
             await self._session_failed(account, claimed, manual, allowed_failures, failure)
             return
         await self._emails.clear_account_problem(account.account_id)
-        sent = 0
+        committed: list[asyncio.Future[None]] = []
+        done = 0
         try:
             for email in claimed:
                 if not session.usable:
                     break
                 result = await session.send(account.email_address, email.envelope, email.raw)
-                await self._emails.record(
-                    [self._outcome(email, result, manual, allowed_failures)], self._clock.now()
-                )
-                sent += 1
+                if result.account_problem and not manual:
+                    # Not the email's fault (530 at MAIL FROM, ...): it waits for the account.
+                    await self._account_problem(account, str(result.reply or result.detail))
+                    break
+                outcome = self._outcome(email, result, manual, allowed_failures)
+                committed.append(self._writer.submit(outcome))
+                done += 1
         finally:
             # Emails whose turn did not come (connection lost, cancelled) wait for the next run.
-            await asyncio.shield(
-                self._emails.release([e.id for e in claimed[sent:]], self._clock.now())
-            )
+            unsent = [e.id for e in claimed[done:]]
+            await asyncio.shield(self._emails.release(unsent, self._clock.now()))
             await session.close()
+        # Manual processing reports what became of each email: only once it is committed.
+        await asyncio.gather(*committed)
+
+    async def _account_problem(self, account: Account, error: str) -> None:
+        now = self._clock.now()
+        await self._emails.set_account_problem(
+            account.account_id, error, now, now + self.settings.account_retry
+        )
 
     async def _session_failed(
         self,
@@ -238,9 +264,7 @@ class Dispatcher:
             },
         )
         if failure.account_problem and not manual:
-            await self._emails.set_account_problem(
-                account.account_id, failure.detail, now, now + self.settings.account_retry
-            )
+            await self._account_problem(account, failure.detail)
             await self._emails.release([e.id for e in claimed], now)
             return
         await self._fail_all(claimed, manual, allowed_failures, failure, failure.detail)
@@ -265,9 +289,8 @@ class Dispatcher:
             recipients=[],
             detail=detail,
         )
-        await self._emails.record(
-            [self._outcome(e, result, manual, allowed_failures) for e in claimed],
-            self._clock.now(),
+        await self._writer.write(
+            [self._outcome(e, result, manual, allowed_failures) for e in claimed]
         )
 
     def _outcome(
@@ -293,8 +316,10 @@ class Dispatcher:
             )
         else:
             error = _describe(result.reply) or result.detail
+        delivered = {address.lower() for address in result.delivered}
         return Outcome(
             email_id=email.id,
+            account_id=email.account_id,
             attempt=Attempt(
                 time=now,
                 manual=manual,
@@ -311,7 +336,7 @@ class Dispatcher:
             recipients=[
                 (
                     r.address,
-                    RecipientStatus.ACCEPTED if r.accepted else RecipientStatus.REFUSED,
+                    _recipient_status(r.address.lower() in delivered, r.accepted),
                     r.reply.code if r.reply else 0,
                     r.reply.enhanced_status if r.reply else "",
                     r.reply.text if r.reply else "",
@@ -319,6 +344,13 @@ class Dispatcher:
                 for r in result.recipients
             ],
         )
+
+
+def _recipient_status(delivered: bool, accepted_at_rcpt: bool) -> RecipientStatus:
+    if delivered:
+        return RecipientStatus.ACCEPTED
+    # Taken at RCPT TO but the message failed afterwards: it may go out on the next try.
+    return RecipientStatus.PENDING if accepted_at_rcpt else RecipientStatus.REFUSED
 
 
 def _describe(reply: Reply | None) -> str:

@@ -7,7 +7,7 @@ composition) and hands the result to the store; the servicer only translates pro
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from erpmail.server.accounts.models import Account
@@ -51,9 +51,13 @@ class OutgoingService:
         """Creates every request's emails in one transaction, or none if any is invalid."""
         preferences = await self._preferences.get()
         planned: list[tuple[Account, NewEmail]] = []
+        known: dict[str, Account] = {}
         for index, request in enumerate(requests):
             field = "email" if len(requests) == 1 else f"requests[{index}].email"
-            account = await self._sending_account(request.account_id, preferences, field)
+            account = known.get(request.account_id) or await self._sending_account(
+                request.account_id, preferences, field
+            )
+            known[request.account_id] = account
             normalize_content(request.content)
             validate_content(request.content, field=field)
             parts = (
@@ -94,6 +98,12 @@ class OutgoingService:
 
     async def sender(self, account_id: str) -> Address:
         return await self._sender(account_id)
+
+    async def senders(self, account_ids: Iterable[str]) -> dict[str, Address]:
+        return {account_id: await self._sender(account_id) for account_id in set(account_ids)}
+
+    async def summaries(self, ids: Sequence[int]) -> dict[int, StoredEmail]:
+        return await self._emails.summaries(ids)
 
     async def page(
         self, account_id: str, statuses: Sequence[Status], before_id: int | None, limit: int

@@ -55,7 +55,7 @@ class EmailServicer(emails_pb2_grpc.EmailServiceServicer):
         ids = await self._service.create(
             [_create(r) for r in request.requests], context.current().actor
         )
-        return pb.BatchCreateEmailsResponse(emails=[await self._email(i, False) for i in ids])
+        return pb.BatchCreateEmailsResponse(emails=await self._summaries(ids))
 
     async def GetEmail(self, request: pb.GetEmailRequest, rpc: Context) -> pb.GetEmailResponse:
         return pb.GetEmailResponse(email=await self._email(_id(request.email_id)))
@@ -123,6 +123,11 @@ class EmailServicer(emails_pb2_grpc.EmailServiceServicer):
     ) -> AsyncIterator[pb.WatchEmailsResponse]:
         async for event in self._watch.follow(request):
             yield event
+
+    async def _summaries(self, ids: list[int]) -> list[pb.Email]:
+        found = await self._service.summaries(ids)
+        senders = await self._service.senders({e.account_id for e in found.values()})
+        return [convert.to_proto(found[i], senders[found[i].account_id], False) for i in ids]
 
     async def _email(self, email_id: int, with_content: bool = True) -> pb.Email:
         email, sender = await self._service.get(email_id, with_content)

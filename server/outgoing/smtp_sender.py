@@ -45,6 +45,7 @@ from erpmail.server.outgoing.outcomes import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Envelope",
     "RecipientResult",
     "Reply",
     "SendResult",
@@ -53,6 +54,7 @@ __all__ = [
     "SmtpSession",
     "data_block",
     "envelope_address",
+    "plan_envelope",
 ]
 
 DEFAULT_TIMEOUT = 30.0

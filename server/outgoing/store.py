@@ -89,12 +89,22 @@ class Outcome:
     """What became of one claimed email after an attempt."""
 
     email_id: int
+    account_id: str
     attempt: Attempt
     status: Status
     failed_attempts: int
     next_attempt_time: datetime | None
     error: str
     recipients: Sequence[tuple[str, RecipientStatus, int, str, str]] = ()
+
+
+@dataclass(frozen=True)
+class SendProblem:
+    """Why an account's outgoing server cannot be used now."""
+
+    error: str
+    since: datetime
+    retry_after: datetime
 
 
 @dataclass(frozen=True)
@@ -137,13 +147,11 @@ class EmailStore:
             async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor:
                 row = await cursor.fetchone()
             next_id = int(row[0]) + 1 if row else 1
-            ids = []
-            for offset, email in enumerate(emails):
-                email_id = next_id + offset
-                if compose is not None:
+            ids = list(range(next_id, next_id + len(emails)))
+            if compose is not None:
+                for email_id, email in zip(ids, emails, strict=True):
                     compose(email_id, email)
-                await self._insert(conn, email_id, email, now)
-                ids.append(email_id)
+            await _insert(conn, list(zip(ids, emails, strict=True)), now)
             if request_id:
                 await conn.execute(
                     "INSERT INTO email_requests (request_id, email_ids) VALUES (?, ?)",
@@ -151,32 +159,6 @@ class EmailStore:
                 )
         await self._notify()
         return ids
-
-    async def _insert(
-        self, conn: aiosqlite.Connection, email_id: int, email: NewEmail, now: datetime
-    ) -> None:
-        content = email.content
-        await conn.execute(
-            "INSERT INTO emails (id, account_id, direction, status, message_id, tracking_tag,"
-            " content, raw, created_by, next_attempt_time, create_time, update_time)"
-            " VALUES (?, ?, 'outgoing', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                email_id,
-                email.account_id,
-                email.status.value,
-                email.message_id,
-                email.tracking_tag,
-                _content_json(content),
-                email.raw,
-                email.created_by,
-                _due(email.status, content, now),
-                now.isoformat(),
-                now.isoformat(),
-            ),
-        )
-        await _write_attachments(conn, email_id, content.attachments)
-        await _write_recipients(conn, email_id, content)
-        await _record_change(conn, email_id, email.account_id, email.status, now)
 
     async def edit(
         self,
@@ -210,11 +192,10 @@ class EmailStore:
             )
             if content is not current.content:
                 await conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
-                await _write_attachments(conn, email_id, content.attachments)
                 await conn.execute("DELETE FROM email_recipients WHERE email_id = ?", (email_id,))
-                await _write_recipients(conn, email_id, content)
+                await _write_parts(conn, [(email_id, content)])
             if status is not current.status:
-                await _record_change(conn, email_id, current.account_id, status, now)
+                await _record_changes(conn, [(email_id, current.account_id, status)], now)
         await self._notify()
 
     # -- reading ------------------------------------------------------------------------------
@@ -226,6 +207,18 @@ class EmailStore:
         email = _email(row)
         await self._complete(email, with_attachments)
         return email
+
+    async def summaries(self, ids: Sequence[int]) -> dict[int, StoredEmail]:
+        """The emails' own rows only (no recipient replies, attempts or attachments), read in
+        one query: what lists and the watch stream show."""
+        found: dict[int, StoredEmail] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._db.fetch_all(
+                f"{_SELECT} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update((row["id"], _email(row)) for row in rows)
+        return found
 
     async def page(
         self, account_id: str, statuses: Sequence[Status], before_id: int | None, limit: int
@@ -356,65 +349,77 @@ class EmailStore:
                 (owner, lease_until.isoformat(), now.isoformat(), *params),
             ) as cursor:
                 rows = list(await cursor.fetchall())
-            claimed = []
-            for row in sorted(rows, key=lambda r: r[0]):
-                async with conn.execute(
-                    "SELECT address FROM email_recipients WHERE email_id = ? ORDER BY position",
-                    (row[0],),
-                ) as cursor:
-                    envelope = [r[0] for r in await cursor.fetchall()]
-                claimed.append(Claimed(row[0], row[1], row[2], bytes(row[3] or b""), envelope))
-                await _record_change(conn, row[0], row[1], Status.IN_PROCESS, now)
+            rows.sort(key=lambda r: r[0])
+            envelopes: dict[int, list[str]] = {r[0]: [] for r in rows}
+            async with conn.execute(
+                "SELECT email_id, address FROM email_recipients"
+                f" WHERE email_id IN ({','.join('?' * len(rows))}) ORDER BY email_id, position",
+                tuple(envelopes),
+            ) as cursor:
+                for email_id, address in await cursor.fetchall():
+                    envelopes[email_id].append(address)
+            claimed = [Claimed(r[0], r[1], r[2], bytes(r[3] or b""), envelopes[r[0]]) for r in rows]
+            await _record_changes(
+                conn, [(c.id, c.account_id, Status.IN_PROCESS) for c in claimed], now
+            )
         if claimed:
             await self._notify()
         return claimed
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Writes the outcome of attempts (status, attempt row, recipient replies) at once."""
+        """Writes the outcomes of attempts (status, attempt row, recipient replies) in one
+        transaction."""
+        if not outcomes:
+            return
+        stamp = now.isoformat()
         async with self._db.write() as conn:
-            for o in outcomes:
-                a = o.attempt
-                sent = now.isoformat() if o.status is Status.PROCESSED else None
-                partial = a.outcome is AttemptOutcome.PARTIALLY_SENT
-                async with conn.execute(
-                    "UPDATE emails SET status = ?, failed_attempts = ?, next_attempt_time = ?,"
-                    " error = ?, some_recipients_failed = ?, sent_time = COALESCE(?, sent_time),"
-                    " claimed_by = NULL, lease_until = NULL, update_time = ?"
-                    " WHERE id = ? AND status = 'in_process' RETURNING account_id",
+            await conn.executemany(
+                "UPDATE emails SET status = ?, failed_attempts = ?, next_attempt_time = ?,"
+                " error = ?, some_recipients_failed = ?, sent_time = COALESCE(?, sent_time),"
+                " claimed_by = NULL, lease_until = NULL, update_time = ? WHERE id = ?",
+                [
                     (
                         o.status.value,
                         o.failed_attempts,
                         o.next_attempt_time.isoformat() if o.next_attempt_time else None,
                         o.error,
-                        partial,
-                        sent,
-                        now.isoformat(),
+                        o.attempt.outcome is AttemptOutcome.PARTIALLY_SENT,
+                        stamp if o.status is Status.PROCESSED else None,
+                        stamp,
                         o.email_id,
-                    ),
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None:
-                    continue  # not in process any more (recovered by another run)
-                await conn.execute(
-                    "INSERT INTO email_attempts (email_id, time, manual, step, outcome,"
-                    " reply_code, enhanced_status, reply_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    for o in outcomes
+                ],
+            )
+            await conn.executemany(
+                "INSERT INTO email_attempts (email_id, time, manual, step, outcome,"
+                " reply_code, enhanced_status, reply_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     (
                         o.email_id,
-                        a.time.isoformat(),
-                        a.manual,
-                        a.step.value,
-                        a.outcome.value,
-                        a.reply_code,
-                        a.enhanced_status,
-                        a.reply_text,
-                    ),
-                )
-                await conn.executemany(
-                    "UPDATE email_recipients SET status = ?, reply_code = ?, enhanced_status = ?,"
-                    " reply_text = ? WHERE email_id = ? AND lower(address) = lower(?)",
-                    [(s.value, c, e, t, o.email_id, addr) for addr, s, c, e, t in o.recipients],
-                )
-                await _record_change(conn, o.email_id, row[0], o.status, now)
+                        o.attempt.time.isoformat(),
+                        o.attempt.manual,
+                        o.attempt.step.value,
+                        o.attempt.outcome.value,
+                        o.attempt.reply_code,
+                        o.attempt.enhanced_status,
+                        o.attempt.reply_text,
+                    )
+                    for o in outcomes
+                ],
+            )
+            await conn.executemany(
+                "UPDATE email_recipients SET status = ?, reply_code = ?, enhanced_status = ?,"
+                " reply_text = ? WHERE email_id = ? AND lower(address) = lower(?)",
+                [
+                    (s.value, c, e, t, o.email_id, addr)
+                    for o in outcomes
+                    for addr, s, c, e, t in o.recipients
+                ],
+            )
+            await _record_changes(
+                conn, [(o.email_id, o.account_id, o.status) for o in outcomes], now
+            )
         await self._notify()
 
     async def release(self, ids: Sequence[int], now: datetime) -> None:
@@ -430,8 +435,7 @@ class EmailStore:
                 (now.isoformat(), *ids),
             ) as cursor:
                 rows = list(await cursor.fetchall())
-            for row in rows:
-                await _record_change(conn, row[0], row[1], Status.PENDING, now)
+            await _record_changes(conn, [(r[0], r[1], Status.PENDING) for r in rows], now)
         await self._notify()
 
     async def recover(self, now: datetime) -> int:
@@ -444,8 +448,7 @@ class EmailStore:
                 (now.isoformat(), now.isoformat()),
             ) as cursor:
                 rows = list(await cursor.fetchall())
-            for row in rows:
-                await _record_change(conn, row[0], row[1], Status.PENDING, now)
+            await _record_changes(conn, [(r[0], r[1], Status.PENDING) for r in rows], now)
         return len(rows)
 
     # -- account send state ------------------------------------------------------------------
@@ -465,11 +468,14 @@ class EmailStore:
         async with self._db.write() as conn:
             await conn.execute("DELETE FROM account_send_state WHERE account_id = ?", (account_id,))
 
-    async def account_problems(self) -> dict[str, tuple[str, datetime]]:
+    async def account_problems(self) -> dict[str, SendProblem]:
         rows = await self._db.fetch_all(
-            "SELECT account_id, error, retry_after FROM account_send_state"
+            "SELECT account_id, error, since, retry_after FROM account_send_state"
         )
-        return {r[0]: (r[1], datetime.fromisoformat(r[2])) for r in rows}
+        return {
+            r[0]: SendProblem(r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]))
+            for r in rows
+        }
 
     # -- the change feed ---------------------------------------------------------------------
 
@@ -569,36 +575,67 @@ def _due(status: Status, content: Content, now: datetime) -> str | None:
     return (earliest if earliest and earliest > now else now).isoformat()
 
 
-async def _write_attachments(
-    conn: aiosqlite.Connection, email_id: int, attachments: Sequence[Attachment]
+async def _insert(
+    conn: aiosqlite.Connection, emails: Sequence[tuple[int, NewEmail]], now: datetime
 ) -> None:
+    stamp = now.isoformat()
+    await conn.executemany(
+        "INSERT INTO emails (id, account_id, direction, status, message_id, tracking_tag,"
+        " content, raw, created_by, next_attempt_time, create_time, update_time)"
+        " VALUES (?, ?, 'outgoing', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                email_id,
+                e.account_id,
+                e.status.value,
+                e.message_id,
+                e.tracking_tag,
+                _content_json(e.content),
+                e.raw,
+                e.created_by,
+                _due(e.status, e.content, now),
+                stamp,
+                stamp,
+            )
+            for email_id, e in emails
+        ],
+    )
+    await _write_parts(conn, [(email_id, e.content) for email_id, e in emails])
+    await _record_changes(conn, [(i, e.account_id, e.status) for i, e in emails], now)
+
+
+async def _write_parts(conn: aiosqlite.Connection, emails: Sequence[tuple[int, Content]]) -> None:
+    """The attachments and recipients of each email."""
     await conn.executemany(
         "INSERT INTO email_attachments (email_id, position, file_name, content_type, content)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(email_id, i, a.file_name, a.content_type, a.content) for i, a in enumerate(attachments)],
+        [
+            (email_id, i, a.file_name, a.content_type, a.content)
+            for email_id, content in emails
+            for i, a in enumerate(content.attachments)
+        ],
     )
-
-
-async def _write_recipients(conn: aiosqlite.Connection, email_id: int, content: Content) -> None:
     rows = []
-    for kind, addresses in (
-        (RecipientKind.TO, content.to),
-        (RecipientKind.CC, content.cc),
-        (RecipientKind.BCC, content.bcc),
-    ):
-        rows += [(kind, a.address, a.name) for a in addresses]
+    for email_id, content in emails:
+        recipients = [(RecipientKind.TO, a) for a in content.to]
+        recipients += [(RecipientKind.CC, a) for a in content.cc]
+        recipients += [(RecipientKind.BCC, a) for a in content.bcc]
+        rows += [
+            (email_id, i, kind.value, a.address, a.name) for i, (kind, a) in enumerate(recipients)
+        ]
     await conn.executemany(
         "INSERT INTO email_recipients (email_id, position, kind, address, name, status)"
         " VALUES (?, ?, ?, ?, ?, 'pending')",
-        [(email_id, i, kind.value, addr, name) for i, (kind, addr, name) in enumerate(rows)],
+        rows,
     )
 
 
-async def _record_change(
-    conn: aiosqlite.Connection, email_id: int, account_id: str, status: Status, now: datetime
+async def _record_changes(
+    conn: aiosqlite.Connection, changes: Sequence[tuple[int, str, Status]], now: datetime
 ) -> None:
-    await conn.execute(
+    stamp = now.isoformat()
+    await conn.executemany(
         "INSERT INTO email_changes (email_id, account_id, direction, status, change_time)"
         " VALUES (?, ?, 'outgoing', ?, ?)",
-        (email_id, account_id, status.value, now.isoformat()),
+        [(email_id, account_id, status.value, stamp) for email_id, account_id, status in changes],
     )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from erpmail.server.core.errors import FailedPrecondition, InvalidArgument
 from erpmail.server.core.protos import timestamp
 from erpmail.server.outgoing import convert
-from erpmail.server.outgoing.models import Direction, Status
+from erpmail.server.outgoing.models import Address, Direction, Status
 from erpmail.server.outgoing.service import OutgoingService
-from erpmail.server.outgoing.store import Change, EmailStore
+from erpmail.server.outgoing.store import Change, EmailStore, StoredEmail
 from erpmail.v1 import emails_pb2 as pb
 
 BATCH = 500
@@ -63,11 +63,13 @@ class EmailWatch:
         while True:
             seen = self._store.version
             changes = await self._store.changes_after(cursor, BATCH)
-            for change in changes:
-                cursor = change.revision
-                if wanted(change.account_id, change.direction, change.status):
-                    yield await self._event(change)
+            chosen = [c for c in changes if wanted(c.account_id, c.direction, c.status)]
+            emails = await self._store.summaries([c.email_id for c in chosen])
+            senders = await self._service.senders({c.account_id for c in chosen})
+            for change in chosen:
+                yield _event(change, emails.get(change.email_id), senders[change.account_id])
             if changes:
+                cursor = changes[-1].revision
                 continue
             if not await self._store.wait_for_change(seen, self.progress_interval):
                 yield pb.WatchEmailsResponse(progress=pb.WatchProgress(revision=cursor))
@@ -89,16 +91,16 @@ class EmailWatch:
             )
         return after_revision
 
-    async def _event(self, change: Change) -> pb.WatchEmailsResponse:
-        try:
-            email, sender = await self._service.get(change.email_id, with_attachments=False)
-            message = convert.to_proto(email, sender, with_content=False)
-        except NotFound:
-            message = pb.Email(email_id=str(change.email_id), account_id=change.account_id)
-        # The status this change set, even if the email has moved on since.
-        message.status = convert.STATUS.to_proto(change.status)
-        return pb.WatchEmailsResponse(
-            change=pb.EmailChange(
-                revision=change.revision, change_time=timestamp(change.change_time), email=message
-            )
+
+def _event(change: Change, email: StoredEmail | None, sender: Address) -> pb.WatchEmailsResponse:
+    if email is None:  # purged since
+        message = pb.Email(email_id=str(change.email_id), account_id=change.account_id)
+    else:
+        message = convert.to_proto(email, sender, with_content=False)
+    # The status this change set, even if the email has moved on since.
+    message.status = convert.STATUS.to_proto(change.status)
+    return pb.WatchEmailsResponse(
+        change=pb.EmailChange(
+            revision=change.revision, change_time=timestamp(change.change_time), email=message
         )
+    )

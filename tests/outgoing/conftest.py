@@ -57,14 +57,14 @@ async def erpmail_server(
 
 @pytest.fixture
 def emails(channel: grpc.aio.Channel) -> emails_pb2_grpc.EmailServiceAsyncStub:
-    return emails_pb2_grpc.EmailServiceStub(channel)  # type: ignore[return-value]
+    return emails_pb2_grpc.EmailServiceStub(channel)
 
 
 @pytest.fixture
 def accounts(channel: grpc.aio.Channel) -> accounts_pb2_grpc.AccountServiceAsyncStub:
-    return accounts_pb2_grpc.AccountServiceStub(channel)  # type: ignore[return-value]
+    return accounts_pb2_grpc.AccountServiceStub(channel)
 
 
 @pytest.fixture
 def preferences(channel: grpc.aio.Channel) -> preferences_pb2_grpc.PreferencesServiceAsyncStub:
-    return preferences_pb2_grpc.PreferencesServiceStub(channel)  # type: ignore[return-value]
+    return preferences_pb2_grpc.PreferencesServiceStub(channel)

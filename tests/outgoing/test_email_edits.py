@@ -106,7 +106,9 @@ async def test_output_only_fields_cannot_be_edited(emails: Emails) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await emails.UpdateEmail(
             pb.UpdateEmailRequest(
-                email=pb.Email(email_id=created.emails[0].email_id, status=4),
+                email=pb.Email(
+                    email_id=created.emails[0].email_id, status=pb.EMAIL_STATUS_PROCESSED
+                ),
                 update_mask=field_mask_pb2.FieldMask(paths=["status"]),
             )
         )

@@ -149,7 +149,10 @@ def test_every_accepted_recipient_makes_the_email_sent() -> None:
 
 
 def test_a_refused_recipient_beside_accepted_ones_makes_it_partially_sent() -> None:
-    results = [RecipientResult("a@x.test", True, OK), RecipientResult("b@x.test", False, UNKNOWN_USER)]
+    results = [
+        RecipientResult("a@x.test", True, OK),
+        RecipientResult("b@x.test", False, UNKNOWN_USER),
+    ]
     assert delivered_outcome(results) is AttemptOutcome.PARTIALLY_SENT
 
 

@@ -16,7 +16,9 @@ ADDRESS, PASSWORD = "erp@sandbox.test", "erp-sandbox"
 FINAL = {pb.EMAIL_STATUS_PROCESSED, pb.EMAIL_STATUS_FAILED}
 
 
-def sandbox_account(sandbox: Sandbox, account_id: str = "sandbox", **outgoing: object) -> apb.Account:
+def sandbox_account(
+    sandbox: Sandbox, account_id: str = "sandbox", **outgoing: object
+) -> apb.Account:
     """A send-only account on the sandbox's plain SMTP port, logging in as ADDRESS."""
     account = apb.Account(
         account_id=account_id,
@@ -46,7 +48,10 @@ def email(*to: str, subject: str = "Invoice 42", account_id: str = "sandbox") ->
 
 
 async def wait_until(
-    emails: Emails, ids: Iterable[str], statuses: set[int] = FINAL, timeout: float = 20
+    emails: Emails,
+    ids: Iterable[str],
+    statuses: set[pb.EmailStatus.ValueType] = FINAL,
+    timeout: float = 20,
 ) -> list[pb.Email]:
     """Polls until every email has one of `statuses`; fails the test after `timeout` s."""
     ids = list(ids)
