@@ -25,9 +25,9 @@ from typing import Any
 import grpc
 from erpmail.sandbox.control import SandboxServicer
 from erpmail.sandbox.faults import FaultEngine, Rule
-from erpmail.sandbox.imap.server import start_imap_server
-from erpmail.sandbox.pop3.server import start_pop3_server
-from erpmail.sandbox.smtp.server import start_smtp_server
+from erpmail.sandbox.imap.server import start_imap_server, stop_imap_server
+from erpmail.sandbox.pop3.server import start_pop3_server, stop_pop3_server
+from erpmail.sandbox.smtp.server import start_smtp_server, stop_smtp_server
 from erpmail.sandbox.smtp.settings import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_RECIPIENTS
 from erpmail.sandbox.smtp.transcript import TranscriptLog
 from erpmail.sandbox.store import MailStore, ReceivedMessage, StoreError
@@ -54,6 +54,10 @@ LISTENERS = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "control")
 DEFAULT_WAIT_SECONDS = 10.0
 # Seconds RPCs in flight and closing listeners get when the sandbox stops.
 STOP_GRACE_SECONDS = 2.0
+
+# Starts a mail listener on a port (0: any free one); stops it, ending its open sessions.
+_Starter = Callable[[int], Awaitable[asyncio.Server]]
+_Stopper = Callable[[asyncio.Server], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ class Sandbox:
         self.transcripts = TranscriptLog()
         self.certificate: Certificate = make_self_signed(_certificate_names(self.config.host))
         self.ports: dict[str, int] = {}
-        self._servers: list[asyncio.Server] = []
+        # Each mail listener with the function that stops it and ends its open sessions.
+        self._servers: list[tuple[asyncio.Server, _Stopper]] = []
         self._control: _ControlServer | None = None
 
     @property
@@ -145,17 +150,12 @@ class Sandbox:
 
     async def stop(self) -> None:
         """Stops the control service (letting calls in flight finish briefly), then the mail
-        listeners. Safe to call twice."""
+        listeners and their open sessions. Safe to call twice."""
         if self._control is not None:
             await self._control.stop()
             self._control = None
         servers, self._servers = self._servers, []
-        for server in servers:
-            server.close()
-        for server in servers:
-            # Python 3.12+ waits here for open connections, which an idle client may hold.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), STOP_GRACE_SECONDS)
+        await asyncio.gather(*(_stop_within_grace(stop, server) for server, stop in servers))
 
     async def __aenter__(self) -> Sandbox:
         await self.start()
@@ -238,7 +238,7 @@ class Sandbox:
         implicit = self.certificate.server_context()
         upgrade = self.certificate.server_context()
 
-        def smtp(tls: bool) -> Callable[[int], Awaitable[asyncio.Server]]:
+        def smtp(tls: bool) -> _Starter:
             return lambda port: start_smtp_server(
                 self.store,
                 host=config.host,
@@ -252,9 +252,7 @@ class Sandbox:
                 transcripts=self.transcripts,
             )
 
-        def mailbox_server(
-            start: Callable[..., Awaitable[asyncio.Server]], tls: bool
-        ) -> Callable[[int], Awaitable[asyncio.Server]]:
+        def mailbox_server(start: Callable[..., Awaitable[asyncio.Server]], tls: bool) -> _Starter:
             return lambda port: start(
                 self.store,
                 host=config.host,
@@ -264,15 +262,15 @@ class Sandbox:
                 starttls_context=None if tls else upgrade,
             )
 
-        starters: dict[str, Callable[[int], Awaitable[asyncio.Server]]] = {
-            "smtp": smtp(tls=False),
-            "smtps": smtp(tls=True),
-            "imap": mailbox_server(start_imap_server, tls=False),
-            "imaps": mailbox_server(start_imap_server, tls=True),
-            "pop3": mailbox_server(start_pop3_server, tls=False),
-            "pop3s": mailbox_server(start_pop3_server, tls=True),
+        starters: dict[str, tuple[_Starter, _Stopper]] = {
+            "smtp": (smtp(tls=False), stop_smtp_server),
+            "smtps": (smtp(tls=True), stop_smtp_server),
+            "imap": (mailbox_server(start_imap_server, tls=False), stop_imap_server),
+            "imaps": (mailbox_server(start_imap_server, tls=True), stop_imap_server),
+            "pop3": (mailbox_server(start_pop3_server, tls=False), stop_pop3_server),
+            "pop3s": (mailbox_server(start_pop3_server, tls=True), stop_pop3_server),
         }
-        for name, start in starters.items():
+        for name, (start, stop) in starters.items():
             port = config.port(name)
             try:
                 server = await start(port)
@@ -280,8 +278,14 @@ class Sandbox:
                 raise SandboxStartError(
                     f"{name}: cannot listen on {config.host}:{port}: {error.strerror or error}"
                 ) from error
-            self._servers.append(server)
+            self._servers.append((server, stop))
             self.ports[name] = server.sockets[0].getsockname()[1]
+
+
+async def _stop_within_grace(stop: _Stopper, server: asyncio.Server) -> None:
+    # Python 3.12+ also waits for connections to go; a stuck one must not hold up the rest.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop(server), STOP_GRACE_SECONDS)
 
 
 class _ControlServer:

@@ -102,12 +102,18 @@ async def _dev(args: argparse.Namespace) -> None:
     settings = _settings(args)
     erpmail_logging.configure(settings.log_level)
     sandbox = await sandbox_cli.start_from_args(args)
-    server = ErpmailServer(settings)
-    await server.start()
-    print(f"erpmail listening on {server.address}", flush=True)
-    await stop.wait()
-    await server.stop()
-    await sandbox.stop()
+    # Whatever stops erpmail (a taken port included) stops the sandbox too: its gRPC server
+    # left running would keep the process from ending cleanly.
+    try:
+        server = ErpmailServer(settings)
+        await server.start()
+        print(f"erpmail listening on {server.address}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+    finally:
+        await sandbox.stop()
 
 
 def _stop_requested() -> asyncio.Event:

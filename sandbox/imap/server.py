@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import ssl
+import weakref
 
 from erpmail.sandbox.faults import FaultEngine
 from erpmail.sandbox.imap import replies
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
 AUTOLOGOUT_SECONDS = 30 * 60.0  # RFC 3501 section 5.4: at least 30 minutes
 THROTTLE_STEPS_PER_SECOND = 10
+# How long stopping waits for the cancelled sessions to finish their clean-up.
+STOP_TIMEOUT = 5.0
 
 
 class StreamConnection:
@@ -141,6 +144,7 @@ async def start_imap_server(
     STARTTLS on a plain port. With port 0 the bound port is in `server.sockets[0].getsockname()`.
     """
     session_numbers = itertools.count(1)
+    open_sessions: dict[asyncio.StreamWriter, asyncio.Task[None]] = {}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = StreamConnection(reader, writer, tls_active=ssl_context is not None)
@@ -151,6 +155,31 @@ async def start_imap_server(
             faults=faults,
             starttls_context=None if ssl_context is not None else starttls_context,
         )
-        await serve_connection(session, connection)
+        task = asyncio.current_task()
+        if task is not None:
+            open_sessions[writer] = task
+        try:
+            await serve_connection(session, connection)
+        finally:
+            open_sessions.pop(writer, None)
 
-    return await asyncio.start_server(handle, host, port, ssl=ssl_context)
+    server = await asyncio.start_server(handle, host, port, ssl=ssl_context)
+    _open_sessions_by_server[server] = open_sessions
+    return server
+
+
+async def stop_imap_server(server: asyncio.Server) -> None:
+    """Stops listening and ends the sessions still open (Server.close leaves them on 3.11)."""
+    server.close()
+    open_sessions = _open_sessions_by_server.pop(server, {})
+    for writer, task in list(open_sessions.items()):
+        writer.transport.abort()  # no BYE, no flushing: a throttled session would take its time
+        task.cancel()  # a session waiting out a DELAY fault would outlive the server
+    if open_sessions:
+        await asyncio.wait(list(open_sessions.values()), timeout=STOP_TIMEOUT)
+    await server.wait_closed()
+
+
+_open_sessions_by_server: weakref.WeakKeyDictionary[
+    asyncio.Server, dict[asyncio.StreamWriter, asyncio.Task[None]]
+] = weakref.WeakKeyDictionary()

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import ssl
+import weakref
 from typing import cast
 
 from erpmail.sandbox.faults import FaultEngine
@@ -31,6 +32,8 @@ TLS_HANDSHAKE_TIMEOUT = 30.0
 _MAX_QUEUED_CHUNKS = 16
 # A throttled response goes out in this many slices per second.
 _THROTTLE_SLICES_PER_SECOND = 10
+# How long stopping waits for the cancelled sessions to finish their clean-up.
+STOP_TIMEOUT = 5.0
 
 
 async def start_pop3_server(
@@ -47,6 +50,7 @@ async def start_pop3_server(
     on request (STLS) when given `starttls_context`. Port 0 picks a free port."""
     in_use: set[str] = set()
     numbers = itertools.count(1)
+    open_connections: set[Pop3Connection] = set()
 
     def connection() -> Pop3Connection:
         session = Pop3Session(
@@ -57,10 +61,33 @@ async def start_pop3_server(
             tls_active=ssl_context is not None,
             starttls_available=starttls_context is not None and ssl_context is None,
         )
-        return Pop3Connection(session, starttls_context=starttls_context, idle_timeout=idle_timeout)
+        return Pop3Connection(
+            session,
+            starttls_context=starttls_context,
+            idle_timeout=idle_timeout,
+            open_connections=open_connections,
+        )
 
     loop = asyncio.get_running_loop()
-    return await loop.create_server(connection, host, port, ssl=ssl_context)
+    server = await loop.create_server(connection, host, port, ssl=ssl_context)
+    _open_connections_by_server[server] = open_connections
+    return server
+
+
+async def stop_pop3_server(server: asyncio.Server) -> None:
+    """Stops listening and ends the sessions still open (Server.close leaves them on 3.11)."""
+    server.close()
+    open_connections = list(_open_connections_by_server.pop(server, ()))
+    tasks = [connection.abort() for connection in open_connections]
+    running = [task for task in tasks if task is not None]
+    if running:
+        await asyncio.wait(running, timeout=STOP_TIMEOUT)
+    await server.wait_closed()
+
+
+_open_connections_by_server: weakref.WeakKeyDictionary[asyncio.Server, set[Pop3Connection]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Pop3Connection(asyncio.Protocol):
@@ -72,8 +99,10 @@ class Pop3Connection(asyncio.Protocol):
         *,
         starttls_context: ssl.SSLContext | None,
         idle_timeout: float | None,
+        open_connections: set[Pop3Connection] | None = None,
     ) -> None:
         self._session = session
+        self._open_connections = open_connections if open_connections is not None else set()
         self._starttls_context = starttls_context
         self._idle_timeout = idle_timeout
         self._transport: asyncio.Transport | None = None
@@ -90,6 +119,7 @@ class Pop3Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
         self._task = asyncio.get_running_loop().create_task(self._serve())
+        self._open_connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         self._incoming.put_nowait(data)
@@ -101,6 +131,7 @@ class Pop3Connection(asyncio.Protocol):
         return None  # the client is done: close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._open_connections.discard(self)
         self._incoming.put_nowait(None)
         self._lost.set()
         self._writable.set()  # nothing will drain any more: let a blocked writer finish
@@ -110,6 +141,15 @@ class Pop3Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writable.set()
+
+    def abort(self) -> asyncio.Task[None] | None:
+        """Cuts the connection without a goodbye and ends the session; returns its task, to
+        wait for the session's clean-up (releasing the maildrop)."""
+        if self._transport is not None:
+            self._transport.abort()  # no flushing: a throttled session would take its time
+        if self._task is not None:
+            self._task.cancel()  # also ends a session waiting out a DELAY fault at once
+        return self._task
 
     # -- the session loop --------------------------------------------------------------------
 

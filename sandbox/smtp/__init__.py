@@ -24,7 +24,8 @@ MailStore.authenticate) and XOAUTH2 (MailStore.authenticate_token).
 Faults, by the stage of the rule that fires (erpmail.sandbox.faults.Stage):
 - REPLY: that reply instead of doing the command (at smtp.connect, instead of the greeting);
   a 421 reply closes the connection after it is sent, and so does any reply at smtp.connect.
-- DROP: close at once without a reply. At smtp.data: send 354, read the first line of the
+- DROP: close at once without a reply; nothing the client already sent is read after it (no
+  pipelined command runs). At smtp.data: send 354, read the first line of the
   message, then close (a drop in the middle of DATA). At smtp.end_of_data: the whole message is
   read, nothing stored, no reply.
 - DELAY: wait, then carry on. At smtp.end_of_data the message is stored first and the reply

@@ -17,6 +17,8 @@ class WatchedReader(asyncio.StreamReader):
     wrapper is put on the instance only while something wants it.
     """
 
+    _buffer: bytearray  # StreamReader's own, not in its type stubs
+
     def __init__(self, *, limit: int, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(limit=limit, loop=loop)
         self._on_read: Callable[[bytes], None] | None = None
@@ -28,6 +30,10 @@ class WatchedReader(asyncio.StreamReader):
             vars(self).pop("readuntil", None)  # back to the inherited method
         else:
             self.readuntil = self._watched_readuntil  # type: ignore[method-assign]
+
+    def discard_unread(self) -> None:
+        """Forgets what arrived and was not read yet: after a drop none of it may be obeyed."""
+        self._buffer.clear()
 
     async def _watched_readuntil(self, separator: _ReaduntilBuffer = b"\n") -> bytes:
         data = await super().readuntil(separator)

@@ -17,6 +17,7 @@ from typing import Any, AnyStr, TypeVar
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from erpmail.sandbox.faults import Action, ActionKind, Event, Stage
 from erpmail.sandbox.smtp import replies
+from erpmail.sandbox.smtp.aiosmtpd_log import silence_auth_without_tls_warning
 from erpmail.sandbox.smtp.authentication import SaslMechanisms
 from erpmail.sandbox.smtp.headers import subject_of
 from erpmail.sandbox.smtp.reader import WatchedReader
@@ -39,6 +40,8 @@ _PLAIN_ANGLE_ADDRESS = re.compile(
 )
 
 T = TypeVar("T")
+
+silence_auth_without_tls_warning()
 
 
 class _Session(Session):
@@ -67,7 +70,8 @@ class SandboxSMTP(SaslMechanisms):
         self._discard_message = False
         self._discarded_recipients: set[str] = set()
         with warnings.catch_warnings():
-            # aiosmtpd warns about AUTH over plain text; the sandbox allows it on purpose.
+            # aiosmtpd warns about AUTH over plain text (and logs it, see aiosmtpd_log); the
+            # sandbox allows it on purpose.
             warnings.simplefilter("ignore")
             super().__init__(
                 _Hooks(self),
@@ -378,7 +382,13 @@ class SandboxSMTP(SaslMechanisms):
     def _drop(self) -> None:
         self._dropped = True
         self._note("connection dropped")
+        # aiosmtpd reads on until connection_lost, a loop iteration after the close: without
+        # this it would take what the client had already sent (the rest of a message, pipelined
+        # commands) as commands, log each as unrecognised and ask the fault engine again.
+        self._watched_reader.discard_unread()
         self._close()
+        if self._handler_coroutine is not None:
+            self._handler_coroutine.cancel()  # ends at its next wait, reading nothing more
 
     def _close(self) -> None:
         if self.transport is not None:

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from erpmail.sandbox.faults import FaultEngine
-from erpmail.sandbox.smtp import TranscriptLog, start_smtp_server, stop_smtp_server
 from erpmail.sandbox.store import MailStore
-from erpmail.sandbox.tls import Certificate, make_self_signed
 
 from tests.sandbox.smtp.support import (
     ALICE,
     ALICE_PASSWORD,
     BOB,
     BOB_PASSWORD,
-    HOST,
     Listener,
     StartListener,
 )
-
-
-@pytest.fixture(scope="session")
-def certificate() -> Certificate:
-    return make_self_signed()
+from tests.support.servers import Servers
 
 
 @pytest.fixture
@@ -42,21 +33,11 @@ def faults() -> FaultEngine:
 
 
 @pytest.fixture
-async def start(store: MailStore, faults: FaultEngine) -> AsyncIterator[StartListener]:
-    servers: list[asyncio.Server] = []
-
+def start(store: MailStore, faults: FaultEngine, servers: Servers) -> StartListener:
     async def start_listener(**options: Any) -> Listener:
-        transcripts = options.pop("transcripts", TranscriptLog())
-        engine = options.pop("faults", faults)
-        server = await start_smtp_server(
-            store, host=HOST, port=0, faults=engine, transcripts=transcripts, **options
-        )
-        servers.append(server)
-        return Listener(server, store, engine, transcripts)
+        return await Listener.start(servers, store, options.pop("faults", faults), **options)
 
-    yield start_listener
-    for server in servers:
-        await stop_smtp_server(server)
+    return start_listener
 
 
 @pytest.fixture

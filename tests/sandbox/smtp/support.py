@@ -1,4 +1,4 @@
-"""Constants and helpers shared by the SMTP tests ."""
+"""Constants and helpers shared by the SMTP tests (and the SMTP sender's)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Self
 
 from erpmail.sandbox.faults import FaultEngine
-from erpmail.sandbox.smtp import TranscriptLog
+from erpmail.sandbox.smtp import TranscriptLog, start_smtp_server, stop_smtp_server
 from erpmail.sandbox.store import MailStore
+
+from tests.support.servers import Servers
 
 ALICE = "alice@example.com"
 ALICE_PASSWORD = "alice-secret-password"
@@ -27,6 +30,19 @@ class Listener:
     store: MailStore
     faults: FaultEngine
     transcripts: TranscriptLog
+
+    @classmethod
+    async def start(
+        cls, servers: Servers, store: MailStore, faults: FaultEngine, **options: Any
+    ) -> Self:
+        """A sandbox SMTP server on an ephemeral port, stopped when the test ends; it keeps
+        transcripts in a fresh log unless given one (or None, for none)."""
+        transcripts = options.pop("transcripts", TranscriptLog())
+        server = await start_smtp_server(
+            store, host=HOST, port=0, faults=faults, transcripts=transcripts, **options
+        )
+        servers.keep(server, stop=stop_smtp_server)
+        return cls(server, store, faults, transcripts)
 
     @property
     def port(self) -> int:
