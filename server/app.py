@@ -12,6 +12,8 @@ from erpmail.server.core.clock import Clock, SystemClock
 from erpmail.server.core.db import Database
 from erpmail.server.core.interceptor import RequestInterceptor
 from erpmail.server.core.secrets import SecretBox
+from erpmail.server.directory.servicer import DirectoryServicer
+from erpmail.server.directory.store import DirectoryStore
 from erpmail.server.outgoing.dispatcher import Dispatcher
 from erpmail.server.outgoing.service import OutgoingService
 from erpmail.server.outgoing.servicer import EmailServicer
@@ -22,6 +24,8 @@ from erpmail.server.preferences.store import DEFAULT_ACCOUNT_GUARD, PreferencesS
 from erpmail.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
     emails_pb2,
     emails_pb2_grpc,
     preferences_pb2,
@@ -37,6 +41,7 @@ SERVICE_NAMES = (
     accounts_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     preferences_pb2.DESCRIPTOR.services_by_name["PreferencesService"].full_name,
     emails_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name,
+    directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
 )
 
 
@@ -101,6 +106,7 @@ class ErpmailServer:
         guards = [DEFAULT_ACCOUNT_GUARD, PENDING_EMAIL_GUARD]
         self.accounts = AccountStore(self.db, secrets, guards)
         preferences = PreferencesStore(self.db)
+        self.directory = DirectoryStore(self.db)
         self.emails = EmailStore(self.db)
         self.dispatcher = Dispatcher(
             self.emails, self.accounts, preferences, self.clock, self.settings.dispatch
@@ -119,6 +125,9 @@ class ErpmailServer:
                 outgoing, EmailWatch(self.emails, outgoing, self.settings.watch_progress_interval)
             ),
             server,
+        )
+        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
+            DirectoryServicer(self.directory, self.clock), server
         )
 
     async def stop(self, grace: float | None = None) -> None:
