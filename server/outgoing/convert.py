@@ -135,7 +135,8 @@ def to_proto(e: StoredEmail, sender: m.Address, with_content: bool = True) -> pb
         update_time=timestamp(e.update_time),
     )
     # "from" is a Python keyword: the field is reached with getattr.
-    getattr(message, "from").CopyFrom(pb.Address(address=sender.address, name=sender.name))
+    author = e.sender or sender
+    getattr(message, "from").CopyFrom(pb.Address(address=author.address, name=author.name))
     content_to_proto(e.content, message, with_content)
     message.recipients.extend(
         pb.RecipientOutcome(

@@ -16,7 +16,7 @@ from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from erpmail.server.outgoing import compose as mime
 from erpmail.server.outgoing.dispatcher import Dispatcher
-from erpmail.server.outgoing.models import Address, Content, Status
+from erpmail.server.outgoing.models import Address, Content, Direction, Status
 from erpmail.server.outgoing.store import EmailStore, NewEmail, StoredEmail
 from erpmail.server.outgoing.validation import normalize_content, validate_content
 from erpmail.server.preferences.models import Preferences
@@ -148,7 +148,7 @@ class OutgoingService:
                 )
             await self._accounts.get(account_id)
             statuses = [Status.PENDING, Status.FAILED] if include_failed else [Status.PENDING]
-            found = await self._emails.page(account_id, statuses, None, 100_000)
+            found = await self._emails.page(account_id, statuses, None, 100_000, Direction.OUTGOING)
             email_ids = [e.id for e in found]
         else:
             for email_id in email_ids:

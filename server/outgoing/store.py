@@ -19,6 +19,7 @@ from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import NotFound
 from erpmail.server.outgoing.models import (
+    Address,
     Attachment,
     Attempt,
     AttemptOutcome,
@@ -38,7 +39,8 @@ RESOURCE = "email"
 # An account with email waiting to be sent cannot be deleted.
 PENDING_EMAIL_GUARD = DeletionGuard(
     kind="PENDING_EMAIL",
-    query="SELECT 1 FROM emails WHERE account_id = ? AND status IN ('pending', 'in_process')",
+    query="SELECT 1 FROM emails WHERE account_id = ? AND direction = 'outgoing'"
+    " AND status IN ('pending', 'in_process')",
     description="the account has email waiting to be sent; cancel or process it first",
 )
 
@@ -71,6 +73,8 @@ class StoredEmail:
     create_time: datetime
     update_time: datetime
     sent_time: datetime | None
+    # Incoming email: who sent it (outgoing email is sent from its account's address).
+    sender: Address | None = None
     recipients: list[Recipient] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -180,7 +184,7 @@ class EmailStore:
                 " error = CASE WHEN ? = 'pending' THEN '' ELSE error END,"
                 " update_time = ? WHERE id = ?",
                 (
-                    _content_json(content),
+                    content_json(content),
                     status.value,
                     raw,
                     _due(status, content, now),
@@ -193,9 +197,9 @@ class EmailStore:
             if content is not current.content:
                 await conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
                 await conn.execute("DELETE FROM email_recipients WHERE email_id = ?", (email_id,))
-                await _write_parts(conn, [(email_id, content)])
+                await write_parts(conn, [(email_id, content)])
             if status is not current.status:
-                await _record_changes(conn, [(email_id, current.account_id, status)], now)
+                await record_changes(conn, [(email_id, current.account_id, status)], now)
         await self._notify()
 
     # -- reading ------------------------------------------------------------------------------
@@ -221,9 +225,17 @@ class EmailStore:
         return found
 
     async def page(
-        self, account_id: str, statuses: Sequence[Status], before_id: int | None, limit: int
+        self,
+        account_id: str,
+        statuses: Sequence[Status],
+        before_id: int | None,
+        limit: int,
+        direction: Direction | None = None,
     ) -> list[StoredEmail]:
         where, params = ["id < ?"], [before_id if before_id is not None else 2**62]
+        if direction is not None:
+            where.append("direction = ?")
+            params.append(direction.value)  # type: ignore[arg-type]
         if account_id:
             where.append("account_id = ?")
             params.append(account_id)  # type: ignore[arg-type]
@@ -295,14 +307,15 @@ class EmailStore:
     async def due_accounts(self, now: datetime) -> list[str]:
         rows = await self._db.fetch_all(
             "SELECT DISTINCT account_id FROM emails"
-            " WHERE status = 'pending' AND next_attempt_time <= ?",
+            " WHERE status = 'pending' AND direction = 'outgoing' AND next_attempt_time <= ?",
             (now.isoformat(),),
         )
         return [r[0] for r in rows]
 
     async def next_due_time(self) -> datetime | None:
         row = await self._db.fetch_one(
-            "SELECT MIN(next_attempt_time) FROM emails WHERE status = 'pending'"
+            "SELECT MIN(next_attempt_time) FROM emails"
+            " WHERE status = 'pending' AND direction = 'outgoing'"
         )
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
@@ -311,7 +324,8 @@ class EmailStore:
     ) -> list[Claimed]:
         """Moves up to `limit` due pending emails of the account to in process, atomically."""
         return await self._claim(
-            "status = 'pending' AND account_id = ? AND next_attempt_time <= ?"
+            "status = 'pending' AND direction = 'outgoing' AND account_id = ?"
+            " AND next_attempt_time <= ?"
             " ORDER BY next_attempt_time, id LIMIT ?",
             (account_id, now.isoformat(), limit),
             now,
@@ -326,7 +340,8 @@ class EmailStore:
         id_list = list(ids)
         statuses = "('pending', 'failed')" if include_failed else "('pending')"
         return await self._claim(
-            f"status IN {statuses} AND id IN ({','.join('?' * len(id_list))}) ORDER BY id",
+            f"status IN {statuses} AND direction = 'outgoing'"
+            f" AND id IN ({','.join('?' * len(id_list))}) ORDER BY id",
             tuple(id_list),
             now,
             owner,
@@ -359,7 +374,7 @@ class EmailStore:
                 for email_id, address in await cursor.fetchall():
                     envelopes[email_id].append(address)
             claimed = [Claimed(r[0], r[1], r[2], bytes(r[3] or b""), envelopes[r[0]]) for r in rows]
-            await _record_changes(
+            await record_changes(
                 conn, [(c.id, c.account_id, Status.IN_PROCESS) for c in claimed], now
             )
         if claimed:
@@ -417,7 +432,7 @@ class EmailStore:
                     for addr, s, c, e, t in o.recipients
                 ],
             )
-            await _record_changes(
+            await record_changes(
                 conn, [(o.email_id, o.account_id, o.status) for o in outcomes], now
             )
         await self._notify()
@@ -435,7 +450,7 @@ class EmailStore:
                 (now.isoformat(), *ids),
             ) as cursor:
                 rows = list(await cursor.fetchall())
-            await _record_changes(conn, [(r[0], r[1], Status.PENDING) for r in rows], now)
+            await record_changes(conn, [(r[0], r[1], Status.PENDING) for r in rows], now)
         await self._notify()
 
     async def recover(self, now: datetime) -> int:
@@ -448,7 +463,7 @@ class EmailStore:
                 (now.isoformat(), now.isoformat()),
             ) as cursor:
                 rows = list(await cursor.fetchall())
-            await _record_changes(conn, [(r[0], r[1], Status.PENDING) for r in rows], now)
+            await record_changes(conn, [(r[0], r[1], Status.PENDING) for r in rows], now)
         return len(rows)
 
     # -- account send state ------------------------------------------------------------------
@@ -535,7 +550,7 @@ class EmailStore:
 
 _SELECT = """SELECT id, account_id, direction, status, message_id, tracking_tag, content,
 created_by, failed_attempts, next_attempt_time, error, some_recipients_failed, create_time,
-update_time, sent_time FROM emails"""
+update_time, sent_time, from_address, from_name FROM emails"""
 
 
 def _email(row: aiosqlite.Row) -> StoredEmail:
@@ -555,6 +570,7 @@ def _email(row: aiosqlite.Row) -> StoredEmail:
         create_time=datetime.fromisoformat(row["create_time"]),
         update_time=datetime.fromisoformat(row["update_time"]),
         sent_time=_time(row["sent_time"]),
+        sender=Address(row["from_address"], row["from_name"]) if row["from_address"] else None,
     )
 
 
@@ -562,7 +578,7 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _content_json(content: Content) -> str:
+def content_json(content: Content) -> str:
     # Attachment bytes live in their own table; the JSON keeps the rest.
     without = Content(**{**vars(content), "attachments": []})
     return serde.dumps(without)
@@ -590,7 +606,7 @@ async def _insert(
                 e.status.value,
                 e.message_id,
                 e.tracking_tag,
-                _content_json(e.content),
+                content_json(e.content),
                 e.raw,
                 e.created_by,
                 _due(e.status, e.content, now),
@@ -600,11 +616,11 @@ async def _insert(
             for email_id, e in emails
         ],
     )
-    await _write_parts(conn, [(email_id, e.content) for email_id, e in emails])
-    await _record_changes(conn, [(i, e.account_id, e.status) for i, e in emails], now)
+    await write_parts(conn, [(email_id, e.content) for email_id, e in emails])
+    await record_changes(conn, [(i, e.account_id, e.status) for i, e in emails], now)
 
 
-async def _write_parts(conn: aiosqlite.Connection, emails: Sequence[tuple[int, Content]]) -> None:
+async def write_parts(conn: aiosqlite.Connection, emails: Sequence[tuple[int, Content]]) -> None:
     """The attachments and recipients of each email."""
     await conn.executemany(
         "INSERT INTO email_attachments (email_id, position, file_name, content_type, content)"
@@ -630,12 +646,19 @@ async def _write_parts(conn: aiosqlite.Connection, emails: Sequence[tuple[int, C
     )
 
 
-async def _record_changes(
-    conn: aiosqlite.Connection, changes: Sequence[tuple[int, str, Status]], now: datetime
+async def record_changes(
+    conn: aiosqlite.Connection,
+    changes: Sequence[tuple[int, str, Status]],
+    now: datetime,
+    direction: Direction = Direction.OUTGOING,
 ) -> None:
+    """Appends to the change feed the watch stream follows (in the caller's transaction)."""
     stamp = now.isoformat()
     await conn.executemany(
         "INSERT INTO email_changes (email_id, account_id, direction, status, change_time)"
-        " VALUES (?, ?, 'outgoing', ?, ?)",
-        [(email_id, account_id, status.value, stamp) for email_id, account_id, status in changes],
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (i, account_id, direction.value, status.value, stamp)
+            for i, account_id, status in changes
+        ],
     )
