@@ -1,5 +1,6 @@
 """Fixtures shared by every test: a real erpmail server on an ephemeral port over a real SQLite
-file in a temporary folder, and stubs generated from protos/ to call it."""
+file in a temporary folder, and stubs generated from protos/ to call it; the servers a test starts
+on loopback, closed at its end; the sandbox's self-signed certificate."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from erpmail.sandbox.tls import Certificate, make_self_signed
 from erpmail.server.app import ErpmailServer
 from erpmail.server.config import Settings
 from erpmail.v1 import accounts_pb2_grpc, preferences_pb2_grpc
+
+from tests.support.servers import Servers
 
 
 @pytest.fixture
@@ -35,3 +39,15 @@ def accounts(channel: grpc.aio.Channel) -> accounts_pb2_grpc.AccountServiceAsync
 @pytest.fixture
 def preferences(channel: grpc.aio.Channel) -> preferences_pb2_grpc.PreferencesServiceAsyncStub:
     return preferences_pb2_grpc.PreferencesServiceStub(channel)
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[Servers]:
+    running = Servers()
+    yield running
+    await running.close()
+
+
+@pytest.fixture(scope="session")
+def certificate() -> Certificate:
+    return make_self_signed()

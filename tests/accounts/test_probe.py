@@ -4,17 +4,15 @@ IMAP and POP3 servers, and small socket servers that misbehave on purpose."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from erpmail.sandbox.store import INBOX, MailStore
+from erpmail.sandbox.imap.server import start_imap_server
+from erpmail.sandbox.pop3.server import start_pop3_server
+from erpmail.sandbox.store import INBOX, Mailbox, MailStore
 from erpmail.sandbox.tls import Certificate, make_self_signed
 from erpmail.server.accounts.probe import (
     ProbeTarget,
@@ -24,7 +22,9 @@ from erpmail.server.accounts.probe import (
     probe_account,
 )
 
-HOST = "127.0.0.1"
+from tests.support.aiosmtpd_delivery import Deliver
+from tests.support.servers import HOST, Servers, closed_port
+
 ADDRESS = "alice@example.test"
 PASSWORD = "Tr0ub4dor-and-3-horses"
 WRONG_PASSWORD = "not-the-Password-9"
@@ -32,18 +32,6 @@ DISPLAY_NAME = "Alice Example"
 
 
 # -- servers ----------------------------------------------------------------------------------
-
-
-class Deliver:
-    """aiosmtpd handler: hands accepted mail to the sandbox store, as the sandbox SMTP does."""
-
-    def __init__(self, store: MailStore) -> None:
-        self.store = store
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        self.store.deliver(envelope.mail_from or "", list(envelope.rcpt_tos), raw)
-        return "250 2.0.0 Message accepted"
 
 
 class StoreAuthenticator:
@@ -65,33 +53,6 @@ class StoreAuthenticator:
         return AuthResult(success=True)
 
 
-def port_of(server: asyncio.Server) -> int:
-    return int(server.sockets[0].getsockname()[1])
-
-
-@pytest_asyncio.fixture
-async def serve() -> AsyncIterator[Callable[[Awaitable[asyncio.Server]], Awaitable[int]]]:
-    """Starts servers for one test and closes them all at its end; returns the port."""
-    servers: list[asyncio.Server] = []
-
-    async def start(starting: Awaitable[asyncio.Server]) -> int:
-        server = await starting
-        servers.append(server)
-        return port_of(server)
-
-    yield start
-    for server in servers:
-        server.close()
-    for server in servers:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2)
-
-
-@pytest.fixture(scope="module")
-def cert() -> Certificate:
-    return make_self_signed()
-
-
 @pytest.fixture
 def store() -> MailStore:
     store = MailStore()
@@ -99,79 +60,55 @@ def store() -> MailStore:
     return store
 
 
+@pytest.fixture
+def mailbox(store: MailStore) -> Mailbox:
+    return store.mailboxes[ADDRESS]
+
+
+def tls_for(security: Security, certificate: Certificate | None) -> dict[str, Any]:
+    """The server's TLS contexts for `security`: implicit TLS, STARTTLS offered, or none."""
+    context = certificate.server_context() if certificate else None
+    return {
+        "ssl_context": context if security == Security.SSL_TLS else None,
+        "starttls_context": context if security == Security.STARTTLS else None,
+    }
+
+
 async def start_smtp(
     store: MailStore,
     security: Security,
-    cert: Certificate | None = None,
+    certificate: Certificate | None = None,
     *,
     leak_password_in_reply: bool = False,
 ) -> asyncio.Server:
     handler = Deliver(store)
     authenticator = StoreAuthenticator(store, leak_password_in_reply=leak_password_in_reply)
-    starttls_context = cert.server_context() if cert and security == Security.STARTTLS else None
+    tls = tls_for(security, certificate)
 
     def session() -> SMTP:
         return SMTP(
             handler,
             hostname="smtp.sandbox.test",
             authenticator=authenticator,
-            tls_context=starttls_context,
+            tls_context=tls["starttls_context"],
             # aiosmtpd cannot tell implicit TLS from plain text, so it is told not to care.
             auth_require_tls=security == Security.STARTTLS,
         )
 
-    implicit = cert.server_context() if cert and security == Security.SSL_TLS else None
     loop = asyncio.get_running_loop()
-    return await loop.create_server(session, HOST, 0, ssl=implicit)
+    return await loop.create_server(session, HOST, 0, ssl=tls["ssl_context"])
 
 
-async def start_imap(store: MailStore, security: Security, cert: Certificate) -> asyncio.Server:
-    from erpmail.sandbox.imap.server import start_imap_server
-
-    return await start_imap_server(
-        store,
-        host=HOST,
-        port=0,
-        ssl_context=implicit_tls(security, cert),
-        starttls_context=starttls(security, cert),
-    )
+async def start_imap(
+    store: MailStore, security: Security, certificate: Certificate
+) -> asyncio.Server:
+    return await start_imap_server(store, host=HOST, port=0, **tls_for(security, certificate))
 
 
-async def start_pop3(store: MailStore, security: Security, cert: Certificate) -> asyncio.Server:
-    from erpmail.sandbox.pop3.server import start_pop3_server
-
-    return await start_pop3_server(
-        store,
-        host=HOST,
-        port=0,
-        ssl_context=implicit_tls(security, cert),
-        starttls_context=starttls(security, cert),
-    )
-
-
-def implicit_tls(security: Security, cert: Certificate) -> ssl.SSLContext | None:
-    return cert.server_context() if security == Security.SSL_TLS else None
-
-
-def starttls(security: Security, cert: Certificate) -> ssl.SSLContext | None:
-    return cert.server_context() if security == Security.STARTTLS else None
-
-
-async def start_silent() -> asyncio.Server:
-    """Accepts connections and never says a word (a firewall black hole or a hung server)."""
-
-    async def listen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            await reader.read()
-        writer.close()
-
-    return await asyncio.start_server(listen, HOST, 0)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind((HOST, 0))
-        return int(probe_socket.getsockname()[1])
+async def start_pop3(
+    store: MailStore, security: Security, certificate: Certificate
+) -> asyncio.Server:
+    return await start_pop3_server(store, host=HOST, port=0, **tls_for(security, certificate))
 
 
 # -- targets ----------------------------------------------------------------------------------
@@ -182,7 +119,7 @@ def endpoint(port: int, security: Security, password: str = PASSWORD) -> ServerE
 
 
 def target(
-    cert: Certificate | None,
+    certificate: Certificate | None,
     *,
     outgoing: ServerEndpoint | None = None,
     incoming: ServerEndpoint | None = None,
@@ -198,8 +135,20 @@ def target(
         imap_root_folder=root_folder,
         email_address=ADDRESS,
         display_name=DISPLAY_NAME,
-        trusted_certificate_pem=cert.cert_pem.decode() if cert else "",
+        trusted_certificate_pem=certificate.cert_pem.decode() if certificate else "",
         timeout=timeout,
+    )
+
+
+def both(
+    certificate: Certificate | None,
+    outgoing: tuple[int, Security],
+    incoming: tuple[int, Security],
+    **options: Any,
+) -> ProbeTarget:
+    """A target with both servers, each given as (port, security), and the right password."""
+    return target(
+        certificate, outgoing=endpoint(*outgoing), incoming=endpoint(*incoming), **options
     )
 
 
@@ -217,25 +166,28 @@ def assert_all_ok(steps: list[Step]) -> None:
     assert not failed, failed
 
 
+def assert_only_the_connects_failed(steps: list[Step], detail: str) -> None:
+    """Both servers failed at connect, each with a detail starting with `detail`."""
+    assert [(s.server, s.name, s.ok) for s in steps] == [
+        ("outgoing", "connect", False),
+        ("incoming", "connect", False),
+    ]
+    assert all(s.detail.startswith(detail) for s in steps)
+
+
 # -- all green --------------------------------------------------------------------------------
 
 
 async def test_smtp_with_starttls_and_imap_with_implicit_tls_pass_every_step(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, mailbox: Mailbox, certificate: Certificate
 ) -> None:
-    mailbox = store.mailbox_for_address(ADDRESS)
-    assert mailbox is not None
     for n in range(3):
         store.append(mailbox, INBOX, f"Subject: old {n}\r\n\r\nhello\r\n".encode())
-    smtp_port = await serve(start_smtp(store, Security.STARTTLS, cert))
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.STARTTLS, certificate))
+    imap_port = await servers.add(start_imap(store, Security.SSL_TLS, certificate))
 
     steps = await probe_account(
-        target(
-            cert,
-            outgoing=endpoint(smtp_port, Security.STARTTLS),
-            incoming=endpoint(imap_port, Security.SSL_TLS),
-        )
+        both(certificate, (smtp_port, Security.STARTTLS), (imap_port, Security.SSL_TLS))
     )
 
     assert_all_ok(steps)
@@ -249,17 +201,13 @@ async def test_smtp_with_starttls_and_imap_with_implicit_tls_pass_every_step(
 
 
 async def test_plain_smtp_and_imap_with_starttls_pass_every_step(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.NONE))
-    imap_port = await serve(start_imap(store, Security.STARTTLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.NONE))
+    imap_port = await servers.add(start_imap(store, Security.STARTTLS, certificate))
 
     steps = await probe_account(
-        target(
-            cert,
-            outgoing=endpoint(smtp_port, Security.NONE),
-            incoming=endpoint(imap_port, Security.STARTTLS),
-        )
+        both(certificate, (smtp_port, Security.NONE), (imap_port, Security.STARTTLS))
     )
 
     assert_all_ok(steps)
@@ -268,19 +216,17 @@ async def test_plain_smtp_and_imap_with_starttls_pass_every_step(
 
 
 async def test_smtp_with_implicit_tls_and_pop3_pass_every_step(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, mailbox: Mailbox, certificate: Certificate
 ) -> None:
-    mailbox = store.mailbox_for_address(ADDRESS)
-    assert mailbox is not None
     store.append(mailbox, INBOX, b"Subject: waiting\r\n\r\nhello\r\n")
-    smtp_port = await serve(start_smtp(store, Security.SSL_TLS, cert))
-    pop3_port = await serve(start_pop3(store, Security.SSL_TLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.SSL_TLS, certificate))
+    pop3_port = await servers.add(start_pop3(store, Security.SSL_TLS, certificate))
 
     steps = await probe_account(
-        target(
-            cert,
-            outgoing=endpoint(smtp_port, Security.SSL_TLS),
-            incoming=endpoint(pop3_port, Security.SSL_TLS),
+        both(
+            certificate,
+            (smtp_port, Security.SSL_TLS),
+            (pop3_port, Security.SSL_TLS),
             protocol="pop3",
         )
     )
@@ -292,12 +238,12 @@ async def test_smtp_with_implicit_tls_and_pop3_pass_every_step(
 
 
 async def test_pop3_with_stls_passes_every_step(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    pop3_port = await serve(start_pop3(store, Security.STARTTLS, cert))
+    pop3_port = await servers.add(start_pop3(store, Security.STARTTLS, certificate))
 
     steps = await probe_account(
-        target(cert, incoming=endpoint(pop3_port, Security.STARTTLS), protocol="pop3")
+        target(certificate, incoming=endpoint(pop3_port, Security.STARTTLS), protocol="pop3")
     )
 
     assert_all_ok(steps)
@@ -305,18 +251,18 @@ async def test_pop3_with_stls_passes_every_step(
 
 
 async def test_imap_select_opens_the_root_folder_and_reports_its_message_count(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, mailbox: Mailbox, certificate: Certificate
 ) -> None:
-    mailbox = store.mailbox_for_address(ADDRESS)
-    assert mailbox is not None
     store.create_folder(mailbox, "ERP Ärchiv & Co")
     for n in range(2):
         store.append(mailbox, "ERP Ärchiv & Co", f"Subject: {n}\r\n\r\nhi\r\n".encode())
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
+    imap_port = await servers.add(start_imap(store, Security.SSL_TLS, certificate))
     incoming = endpoint(imap_port, Security.SSL_TLS)
 
-    steps = await probe_account(target(cert, incoming=incoming, root_folder="ERP Ärchiv & Co"))
-    missing = await probe_account(target(cert, incoming=incoming, root_folder="No Such"))
+    steps = await probe_account(
+        target(certificate, incoming=incoming, root_folder="ERP Ärchiv & Co")
+    )
+    missing = await probe_account(target(certificate, incoming=incoming, root_folder="No Such"))
 
     assert_all_ok(steps)
     assert "2 messages in ERP Ärchiv & Co" in only(steps, "incoming", "select").detail
@@ -329,12 +275,12 @@ async def test_imap_select_opens_the_root_folder_and_reports_its_message_count(
 
 
 async def test_test_email_is_sent_to_the_accounts_own_address(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, mailbox: Mailbox, certificate: Certificate
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.STARTTLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.STARTTLS, certificate))
 
     steps = await probe_account(
-        target(cert, outgoing=endpoint(smtp_port, Security.STARTTLS)), send_test_email=True
+        target(certificate, outgoing=endpoint(smtp_port, Security.STARTTLS)), send_test_email=True
     )
 
     assert_all_ok(steps)
@@ -350,13 +296,11 @@ async def test_test_email_is_sent_to_the_accounts_own_address(
     assert "erpmail account test" in message["Subject"]
     assert message["Date"]
     assert message["Message-ID"].strip() in sent.detail
-    mailbox = store.mailbox_for_address(ADDRESS)
-    assert mailbox is not None
     assert len(mailbox.folder(INBOX).messages) == 1
 
 
-async def test_no_test_email_is_sent_unless_asked(serve: Any, store: MailStore) -> None:
-    smtp_port = await serve(start_smtp(store, Security.NONE))
+async def test_no_test_email_is_sent_unless_asked(servers: Servers, store: MailStore) -> None:
+    smtp_port = await servers.add(start_smtp(store, Security.NONE))
 
     steps = await probe_account(target(None, outgoing=endpoint(smtp_port, Security.NONE)))
 
@@ -369,12 +313,12 @@ async def test_no_test_email_is_sent_unless_asked(serve: Any, store: MailStore) 
 
 
 async def test_wrong_password_fails_smtp_auth_with_535_and_sends_nothing(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.STARTTLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.STARTTLS, certificate))
     outgoing = endpoint(smtp_port, Security.STARTTLS, password=WRONG_PASSWORD)
 
-    steps = await probe_account(target(cert, outgoing=outgoing), send_test_email=True)
+    steps = await probe_account(target(certificate, outgoing=outgoing), send_test_email=True)
 
     auth = steps[-1]
     assert (auth.name, auth.ok) == ("auth", False)
@@ -383,45 +327,37 @@ async def test_wrong_password_fails_smtp_auth_with_535_and_sends_nothing(
     assert store.received == []
 
 
-async def test_wrong_password_fails_imap_login_with_no_and_skips_select(
-    serve: Any, store: MailStore, cert: Certificate
+@pytest.mark.parametrize(
+    ("protocol", "start", "refusal"),
+    [("imap", start_imap, "NO"), ("pop3", start_pop3, "-ERR")],
+    ids=["imap", "pop3"],
+)
+async def test_wrong_password_fails_the_incoming_login_and_skips_the_mailbox_step(
+    servers: Servers,
+    store: MailStore,
+    certificate: Certificate,
+    protocol: str,
+    start: Callable[[MailStore, Security, Certificate], Awaitable[asyncio.Server]],
+    refusal: str,
 ) -> None:
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
-    incoming = endpoint(imap_port, Security.SSL_TLS, password=WRONG_PASSWORD)
+    port = await servers.add(start(store, Security.SSL_TLS, certificate))
+    incoming = endpoint(port, Security.SSL_TLS, password=WRONG_PASSWORD)
 
-    steps = await probe_account(target(cert, incoming=incoming))
+    steps = await probe_account(target(certificate, incoming=incoming, protocol=protocol))
 
-    assert names(steps, "incoming") == ["connect", "login"]
+    assert names(steps, "incoming") == ["connect", "login"]  # no select, no stat
     login = only(steps, "incoming", "login")
     assert not login.ok
-    assert login.detail.startswith("NO")
-
-
-async def test_wrong_password_fails_pop3_login_and_skips_stat(
-    serve: Any, store: MailStore, cert: Certificate
-) -> None:
-    pop3_port = await serve(start_pop3(store, Security.SSL_TLS, cert))
-    incoming = endpoint(pop3_port, Security.SSL_TLS, password=WRONG_PASSWORD)
-
-    steps = await probe_account(target(cert, incoming=incoming, protocol="pop3"))
-
-    assert names(steps, "incoming") == ["connect", "login"]
-    login = only(steps, "incoming", "login")
-    assert not login.ok
-    assert login.detail.startswith("-ERR")
+    assert login.detail.startswith(refusal)
 
 
 async def test_closed_port_fails_connect_and_the_other_server_is_still_tested(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
+    imap_port = await servers.add(start_imap(store, Security.SSL_TLS, certificate))
 
     steps = await probe_account(
-        target(
-            cert,
-            outgoing=endpoint(closed_port(), Security.SSL_TLS),
-            incoming=endpoint(imap_port, Security.SSL_TLS),
-        ),
+        both(certificate, (closed_port(), Security.SSL_TLS), (imap_port, Security.SSL_TLS)),
         send_test_email=True,
     )
 
@@ -432,84 +368,58 @@ async def test_closed_port_fails_connect_and_the_other_server_is_still_tested(
 
 
 async def test_imap_client_at_a_pop3_port_is_told_it_is_not_an_imap_server(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    pop3_port = await serve(start_pop3(store, Security.NONE, cert))
+    pop3_port = await servers.add(start_pop3(store, Security.NONE, certificate))
 
-    steps = await probe_account(target(cert, incoming=endpoint(pop3_port, Security.NONE)))
+    steps = await probe_account(target(certificate, incoming=endpoint(pop3_port, Security.NONE)))
 
     [connect] = steps
     assert not connect.ok
     assert connect.detail.startswith("not an IMAP server: +OK")
 
 
-async def test_silent_server_ends_in_a_timed_out_connect_step(serve: Any) -> None:
-    smtp_port = await serve(start_silent())
-    imap_port = await serve(start_silent())
+async def test_silent_server_ends_in_a_timed_out_connect_step(servers: Servers) -> None:
+    smtp_port = await servers.scripted(b"")
+    imap_port = await servers.scripted(b"")
 
     steps = await probe_account(
-        target(
-            None,
-            outgoing=endpoint(smtp_port, Security.NONE),
-            incoming=endpoint(imap_port, Security.NONE),
-            timeout=0.5,
-        )
+        both(None, (smtp_port, Security.NONE), (imap_port, Security.NONE), timeout=0.5)
     )
 
-    assert [(s.server, s.name, s.ok) for s in steps] == [
-        ("outgoing", "connect", False),
-        ("incoming", "connect", False),
-    ]
-    assert all(s.detail.startswith("timed out after 0.5 s") for s in steps)
+    assert_only_the_connects_failed(steps, "timed out after 0.5 s")
 
 
 async def test_tls_client_to_a_plain_port_fails_the_tls_handshake(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.NONE))
-    imap_port = await serve(start_imap(store, Security.NONE, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.NONE))
+    imap_port = await servers.add(start_imap(store, Security.NONE, certificate))
 
     steps = await probe_account(
-        target(
-            cert,
-            outgoing=endpoint(smtp_port, Security.SSL_TLS),
-            incoming=endpoint(imap_port, Security.SSL_TLS),
-        )
+        both(certificate, (smtp_port, Security.SSL_TLS), (imap_port, Security.SSL_TLS))
     )
 
-    assert [(s.server, s.name, s.ok) for s in steps] == [
-        ("outgoing", "connect", False),
-        ("incoming", "connect", False),
-    ]
-    assert all(s.detail.startswith("TLS handshake failed") for s in steps)
+    assert_only_the_connects_failed(steps, "TLS handshake failed")
 
 
 async def test_plain_client_to_an_implicit_tls_port_times_out_waiting_for_the_greeting(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.SSL_TLS, cert))
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.SSL_TLS, certificate))
+    imap_port = await servers.add(start_imap(store, Security.SSL_TLS, certificate))
 
     steps = await probe_account(
-        target(
-            cert,
-            outgoing=endpoint(smtp_port, Security.NONE),
-            incoming=endpoint(imap_port, Security.NONE),
-            timeout=0.5,
-        )
+        both(certificate, (smtp_port, Security.NONE), (imap_port, Security.NONE), timeout=0.5)
     )
 
-    assert [(s.server, s.name, s.ok) for s in steps] == [
-        ("outgoing", "connect", False),
-        ("incoming", "connect", False),
-    ]
-    assert all(s.detail.startswith("timed out") for s in steps)
+    assert_only_the_connects_failed(steps, "timed out")
 
 
 async def test_starttls_requested_but_not_offered_fails_the_starttls_step(
-    serve: Any, store: MailStore
+    servers: Servers, store: MailStore
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.NONE))
+    smtp_port = await servers.add(start_smtp(store, Security.NONE))
 
     steps = await probe_account(target(None, outgoing=endpoint(smtp_port, Security.STARTTLS)))
 
@@ -520,17 +430,14 @@ async def test_starttls_requested_but_not_offered_fails_the_starttls_step(
 
 
 async def test_untrusted_self_signed_certificate_is_refused(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    smtp_port = await serve(start_smtp(store, Security.STARTTLS, cert))
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
+    smtp_port = await servers.add(start_smtp(store, Security.STARTTLS, certificate))
+    imap_port = await servers.add(start_imap(store, Security.SSL_TLS, certificate))
 
+    # The sandbox's certificate is not trusted.
     steps = await probe_account(
-        target(
-            None,  # the sandbox's certificate is not trusted
-            outgoing=endpoint(smtp_port, Security.STARTTLS),
-            incoming=endpoint(imap_port, Security.SSL_TLS),
-        )
+        both(None, (smtp_port, Security.STARTTLS), (imap_port, Security.SSL_TLS))
     )
 
     assert names(steps, "outgoing") == ["connect", "starttls"]
@@ -541,10 +448,10 @@ async def test_untrusted_self_signed_certificate_is_refused(
 
 
 async def test_trusted_certificate_for_another_host_name_is_still_refused(
-    serve: Any, store: MailStore
+    servers: Servers, store: MailStore
 ) -> None:
     other = make_self_signed(("mail.elsewhere.test",))
-    smtp_port = await serve(start_smtp(store, Security.SSL_TLS, other))
+    smtp_port = await servers.add(start_smtp(store, Security.SSL_TLS, other))
     outgoing = ServerEndpoint("localhost", smtp_port, Security.SSL_TLS, ADDRESS, PASSWORD)
 
     steps = await probe_account(target(other, outgoing=outgoing))
@@ -555,20 +462,16 @@ async def test_trusted_certificate_for_another_host_name_is_still_refused(
 
 
 async def test_password_never_appears_in_any_step_detail(
-    serve: Any, store: MailStore, cert: Certificate
+    servers: Servers, store: MailStore, certificate: Certificate
 ) -> None:
-    leaky_port = await serve(start_smtp(store, Security.NONE, leak_password_in_reply=True))
-    smtp_port = await serve(start_smtp(store, Security.STARTTLS, cert))
-    imap_port = await serve(start_imap(store, Security.SSL_TLS, cert))
+    leaky_port = await servers.add(start_smtp(store, Security.NONE, leak_password_in_reply=True))
+    smtp_port = await servers.add(start_smtp(store, Security.STARTTLS, certificate))
+    imap_port = await servers.add(start_imap(store, Security.SSL_TLS, certificate))
     runs = [
         target(None, outgoing=endpoint(leaky_port, Security.NONE)),
+        both(certificate, (smtp_port, Security.STARTTLS), (imap_port, Security.SSL_TLS)),
         target(
-            cert,
-            outgoing=endpoint(smtp_port, Security.STARTTLS),
-            incoming=endpoint(imap_port, Security.SSL_TLS),
-        ),
-        target(
-            cert,
+            certificate,
             outgoing=endpoint(smtp_port, Security.STARTTLS, password=WRONG_PASSWORD),
             incoming=endpoint(imap_port, Security.SSL_TLS, password=WRONG_PASSWORD),
         ),

@@ -9,46 +9,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from erpmail.sandbox.tls import Certificate, make_self_signed
 from erpmail.server.core.tls import TrustedCertificateError, client_context
 
-HOST = "127.0.0.1"
+from tests.support.servers import HOST, Servers
+
 TIMEOUT = 10.0  # generous: only a hang would reach it
-
-
-@pytest.fixture(scope="module")
-def certificate() -> Certificate:
-    return make_self_signed()
-
 
 Serve = Callable[[Certificate], Awaitable[int]]  # starts a TLS server with that certificate
 
 
 @pytest.fixture
-async def serve_tls() -> AsyncIterator[Serve]:
+def serve_tls(servers: Servers) -> Serve:
     """TLS servers that greet once the handshake is done; returns the port."""
-    servers: list[asyncio.Server] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hello over TLS\r\n")
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            await writer.drain()
+            await reader.read()
+        writer.close()
 
     async def start(certificate: Certificate) -> int:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.write(b"hello over TLS\r\n")
-            with contextlib.suppress(ConnectionError, ssl.SSLError):
-                await writer.drain()
-                await reader.read()
-            writer.close()
+        return await servers.listen(handle, certificate.server_context())
 
-        server = await asyncio.start_server(handle, HOST, 0, ssl=certificate.server_context())
-        servers.append(server)
-        return int(server.sockets[0].getsockname()[1])
-
-    yield start
-    for server in servers:
-        server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2)
+    return start
 
 
 async def handshake(host: str, port: int, context: ssl.SSLContext) -> bytes:

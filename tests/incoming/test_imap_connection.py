@@ -25,7 +25,8 @@ from erpmail.server.incoming.imap_connection import (
     quoted_mailbox,
 )
 
-HOST = "127.0.0.1"
+from tests.support.servers import HOST, Servers, StartServer
+
 ADDRESS = "alice@example.test"
 PASSWORD = "Tr0ub4dor-and-3-horses"
 WRONG_PASSWORD = "not-the-Password-9"
@@ -38,11 +39,6 @@ AMPERSAND_FOLDER = "R&D"
 
 def message(subject: str) -> bytes:
     return f"From: bob@example.test\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
-
-
-@pytest.fixture(scope="module")
-def certificate() -> Certificate:
-    return make_self_signed()
 
 
 @pytest.fixture
@@ -60,24 +56,9 @@ def store() -> MailStore:
     return store
 
 
-StartServer = Callable[..., Awaitable[int]]  # (**start_imap_server options) -> port
-
-
 @pytest.fixture
-async def start_server(store: MailStore) -> AsyncIterator[StartServer]:
-    servers: list[asyncio.Server] = []
-
-    async def start(**options: Any) -> int:
-        server = await start_imap_server(store, host=HOST, port=0, **options)
-        servers.append(server)
-        return int(server.sockets[0].getsockname()[1])
-
-    yield start
-    for server in servers:
-        server.close()
-    for server in servers:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2)
+def start_server(store: MailStore, servers: Servers) -> StartServer:
+    return servers.starter(start_imap_server, store)
 
 
 @pytest.fixture
@@ -87,6 +68,23 @@ async def connections() -> AsyncIterator[list[ImapConnection]]:
     yield opened
     for connection in opened:
         connection.close()
+
+
+Connect = Callable[..., Awaitable[ImapConnection]]  # (port, **open_imap options) -> session
+
+
+@pytest.fixture
+def connect(connections: list[ImapConnection]) -> Connect:
+    """Opens a session with open_imap, in the clear unless told otherwise; dropped at the end."""
+
+    async def open_kept(port: int, **options: Any) -> ImapConnection:
+        connection = await open_imap(
+            HOST, port, **{"security": "none", "timeout": TIMEOUT, **options}
+        )
+        connections.append(connection)
+        return connection
+
+    return open_kept
 
 
 async def start_for(start_server: StartServer, security: Security, certificate: Certificate) -> int:
@@ -111,13 +109,10 @@ async def test_each_security_mode_connects_logs_in_and_select_reports_the_messag
     security: Security,
     start_server: StartServer,
     certificate: Certificate,
-    connections: list[ImapConnection],
+    connect: Connect,
 ) -> None:
     port = await start_for(start_server, security, certificate)
-    connection = await open_imap(
-        HOST, port, security=security, ssl_context=certificate.client_context(), timeout=TIMEOUT
-    )
-    connections.append(connection)
+    connection = await connect(port, security=security, ssl_context=certificate.client_context())
     assert connection.greeting.startswith("* OK")
     assert uses_tls(connection) == (security != "none")
     assert (await connection.login(ADDRESS, PASSWORD)).startswith("OK")
@@ -178,21 +173,19 @@ async def test_a_folder_with_non_ascii_or_ampersand_in_its_name_is_selected_by_t
     folder: str,
     count: int,
     start_server: StartServer,
-    connections: list[ImapConnection],
+    connect: Connect,
 ) -> None:
     port = await start_server()
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     await connection.login(ADDRESS, PASSWORD)
     assert (await connection.select(folder))[1] == count
 
 
 async def test_selecting_a_missing_folder_is_refused_and_the_session_goes_on(
-    start_server: StartServer, connections: list[ImapConnection]
+    start_server: StartServer, connect: Connect
 ) -> None:
     port = await start_server()
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     await connection.login(ADDRESS, PASSWORD)
     with pytest.raises(ImapCommandRefused) as refused:
         await connection.select("No such folder")
@@ -204,11 +197,10 @@ async def test_selecting_a_missing_folder_is_refused_and_the_session_goes_on(
 
 
 async def test_a_wrong_password_is_refused_without_the_password_in_the_error(
-    start_server: StartServer, connections: list[ImapConnection]
+    start_server: StartServer, connect: Connect
 ) -> None:
     port = await start_server()
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     with pytest.raises(ImapCommandRefused) as refused:
         await connection.login(ADDRESS, WRONG_PASSWORD)
     assert refused.value.result == "NO"
@@ -221,24 +213,22 @@ async def test_a_wrong_password_is_refused_without_the_password_in_the_error(
 
 
 async def test_a_user_name_with_a_space_is_sent_intact(
-    store: MailStore, start_server: StartServer, connections: list[ImapConnection]
+    store: MailStore, start_server: StartServer, connect: Connect
 ) -> None:
     store.create_mailbox("bob@example.test", "bob-pass", username="Bob Builder")
     port = await start_server()
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     await connection.login("Bob Builder", "bob-pass")
     assert (await connection.select(INBOX))[1] == 0
 
 
 async def test_a_password_with_quotes_backslashes_and_spaces_is_sent_intact(
-    store: MailStore, start_server: StartServer, connections: list[ImapConnection]
+    store: MailStore, start_server: StartServer, connect: Connect
 ) -> None:
     tricky = 'a "quoted" \\back slash\\'
     store.create_mailbox("carol@example.test", tricky)
     port = await start_server()
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     await connection.login("carol@example.test", tricky)
     assert connection.state == "AUTH"
 
@@ -281,11 +271,10 @@ async def test_a_command_after_close_fails_with_imap_error_instead_of_waiting(
 
 
 async def test_a_connection_dropped_during_login_is_an_imap_error_saying_so(
-    start_server: StartServer, connections: list[ImapConnection]
+    start_server: StartServer, connect: Connect
 ) -> None:
     port = await start_server(faults=FaultEngine([Rule(Stage.IMAP_LOGIN, Action(ActionKind.DROP))]))
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     with pytest.raises(ImapError, match="closed") as raised:
         await connection.login(ADDRESS, PASSWORD)
     assert not isinstance(raised.value, ImapCommandRefused)
@@ -293,59 +282,27 @@ async def test_a_connection_dropped_during_login_is_an_imap_error_saying_so(
 
 
 async def test_a_refused_command_from_a_fault_is_reported_with_the_servers_text(
-    start_server: StartServer, connections: list[ImapConnection]
+    start_server: StartServer, connect: Connect
 ) -> None:
     refuse = Action(ActionKind.REPLY, text="[UNAVAILABLE] maintenance")
     port = await start_server(faults=FaultEngine([Rule(Stage.IMAP_SELECT, refuse, times=1)]))
-    connection = await open_imap(HOST, port, security="none", timeout=TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port)
     await connection.login(ADDRESS, PASSWORD)
     with pytest.raises(ImapCommandRefused, match="UNAVAILABLE"):
         await connection.select(INBOX)
     assert (await connection.select(INBOX))[1] == 3
 
 
-Scripted = Callable[..., Awaitable[int]]  # (greeting, answer to every line) -> port
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[Scripted]:
-    """A server that sends fixed bytes on connect and for each line it receives, then waits."""
-    servers: list[asyncio.Server] = []
-    writers: list[asyncio.StreamWriter] = []
-
-    async def start(greeting: bytes, answer: bytes = b"") -> int:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writers.append(writer)
-            writer.write(greeting)
-            with contextlib.suppress(ConnectionError):
-                while await reader.readline():
-                    writer.write(answer)
-            writer.close()
-
-        server = await asyncio.start_server(handle, HOST, 0)
-        servers.append(server)
-        return int(server.sockets[0].getsockname()[1])
-
-    yield start
-    for writer in writers:
-        writer.close()
-    for server in servers:
-        server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2)
-
-
-async def test_a_server_that_never_greets_times_out(scripted: Scripted) -> None:
-    port = await scripted(b"")
+async def test_a_server_that_never_greets_times_out(servers: Servers) -> None:
+    port = await servers.scripted(b"")
     with pytest.raises(TimeoutError):
         await open_imap(HOST, port, security="none", timeout=SHORT_TIMEOUT)
 
 
 async def test_a_tls_server_that_never_completes_the_handshake_times_out(
-    scripted: Scripted, certificate: Certificate
+    servers: Servers, certificate: Certificate
 ) -> None:
-    port = await scripted(b"")  # accepts, never speaks TLS
+    port = await servers.scripted(b"")  # accepts, never speaks TLS
     with pytest.raises(TimeoutError):
         await open_imap(
             HOST,
@@ -357,24 +314,23 @@ async def test_a_tls_server_that_never_completes_the_handshake_times_out(
 
 
 async def test_a_command_that_gets_no_answer_times_out(
-    start_server: StartServer, connections: list[ImapConnection]
+    start_server: StartServer, connect: Connect
 ) -> None:
     stall = Action(ActionKind.DELAY, delay_seconds=30)
     port = await start_server(faults=FaultEngine([Rule(Stage.IMAP_LOGIN, stall)]))
-    connection = await open_imap(HOST, port, security="none", timeout=SHORT_TIMEOUT)
-    connections.append(connection)
+    connection = await connect(port, timeout=SHORT_TIMEOUT)
     with pytest.raises(TimeoutError):
         await connection.login(ADDRESS, PASSWORD)
 
 
-async def test_a_pop3_server_is_not_taken_for_an_imap_server(scripted: Scripted) -> None:
-    port = await scripted(b"+OK POP3 ready\r\n")
+async def test_a_pop3_server_is_not_taken_for_an_imap_server(servers: Servers) -> None:
+    port = await servers.scripted(b"+OK POP3 ready\r\n")
     with pytest.raises(ImapError, match="not an IMAP server"):
         await open_imap(HOST, port, security="none", timeout=TIMEOUT)
 
 
-async def test_a_bye_greeting_is_an_imap_error_with_the_servers_words(scripted: Scripted) -> None:
-    port = await scripted(b"* BYE too many connections from your address\r\n")
+async def test_a_bye_greeting_is_an_imap_error_with_the_servers_words(servers: Servers) -> None:
+    port = await servers.scripted(b"* BYE too many connections from your address\r\n")
     with pytest.raises(ImapError, match="too many connections"):
         await open_imap(HOST, port, security="none", timeout=TIMEOUT)
 
@@ -387,16 +343,13 @@ async def test_an_untrusted_certificate_is_refused_and_accepted_once_its_pem_is_
     security: Security,
     start_server: StartServer,
     certificate: Certificate,
-    connections: list[ImapConnection],
+    connect: Connect,
 ) -> None:
     port = await start_for(start_server, security, certificate)
     with pytest.raises(ssl.SSLCertVerificationError):
         await open_imap(HOST, port, security=security, timeout=TIMEOUT)  # system CAs only
     trusting = client_context(certificate.cert_pem.decode())
-    connection = await open_imap(
-        HOST, port, security=security, ssl_context=trusting, timeout=TIMEOUT
-    )
-    connections.append(connection)
+    connection = await connect(port, security=security, ssl_context=trusting)
     await connection.login(ADDRESS, PASSWORD)
     assert (await connection.select(INBOX))[1] == 3
 
@@ -416,10 +369,9 @@ async def test_a_trusted_certificate_for_another_host_name_is_refused(
 
 
 @pytest.fixture
-async def injecting_server(certificate: Certificate) -> AsyncIterator[Callable[[bytes], Any]]:
+def injecting_server(certificate: Certificate, servers: Servers) -> Callable[[bytes], Any]:
     """A minimal IMAP server offering STARTTLS that sends `injected` in the clear right after its
     OK to STARTTLS (as a man in the middle would), then does TLS and answers normally."""
-    servers: list[asyncio.Server] = []
 
     async def start(injected: bytes) -> int:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -439,27 +391,18 @@ async def injecting_server(certificate: Certificate) -> AsyncIterator[Callable[[
                     writer.write(f"{tag} OK done\r\n".encode())
             writer.close()
 
-        server = await asyncio.start_server(handle, HOST, 0)
-        servers.append(server)
-        return int(server.sockets[0].getsockname()[1])
+        return await servers.listen(handle)
 
-    yield start
-    for server in servers:
-        server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2)
+    return start
 
 
 async def test_the_injecting_test_server_is_a_working_starttls_server(
     injecting_server: Callable[[bytes], Awaitable[int]],
     certificate: Certificate,
-    connections: list[ImapConnection],
+    connect: Connect,
 ) -> None:
     port = await injecting_server(b"")
-    connection = await open_imap(
-        HOST, port, security="starttls", ssl_context=certificate.client_context(), timeout=TIMEOUT
-    )
-    connections.append(connection)
+    connection = await connect(port, security="starttls", ssl_context=certificate.client_context())
     assert uses_tls(connection)
     await connection.login(ADDRESS, PASSWORD)
 
@@ -473,18 +416,13 @@ async def test_bytes_injected_in_the_clear_after_the_starttls_answer_are_refused
     injected: bytes,
     injecting_server: Callable[[bytes], Awaitable[int]],
     certificate: Certificate,
-    connections: list[ImapConnection],
+    connect: Connect,
 ) -> None:
     port = await injecting_server(injected)
     try:
-        connection = await open_imap(
-            HOST,
-            port,
-            security="starttls",
-            ssl_context=certificate.client_context(),
-            timeout=TIMEOUT,
+        connection = await connect(
+            port, security="starttls", ssl_context=certificate.client_context()
         )
     except ImapError:
         return
-    connections.append(connection)
     pytest.fail(f"accepted; capabilities now {sorted(connection.protocol.capabilities)}")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 from erpmail.sandbox.faults import Action, ActionKind, FaultEngine, Rule, Stage
-from erpmail.sandbox.pop3 import start_pop3_server
 from erpmail.sandbox.pop3.replies import ERR_TLS_UNAVAILABLE, STLS_OK
 from erpmail.sandbox.store import INBOX, Mailbox, MailStore
 from erpmail.sandbox.tls import Certificate, make_self_signed
@@ -24,7 +21,17 @@ from erpmail.server.incoming.pop3_client import (
     parse_stat,
 )
 
-from tests.sandbox.pop3.support import ADDRESS, FIRST, MESSAGES, PASSWORD, SECOND, crlf
+from tests.sandbox.pop3.fixtures import *  # noqa: F403  (store, mailbox, start_server, port)
+from tests.sandbox.pop3.support import (
+    ADDRESS,
+    FIRST,
+    MESSAGES,
+    PASSWORD,
+    SECOND,
+    ServerFactory,
+    crlf,
+)
+from tests.support.servers import HOST, Servers
 
 # -- the reply parser, fed with bytes --------------------------------------------------------
 
@@ -110,60 +117,21 @@ def test_stat_listing_and_message_helpers() -> None:
 
 
 @pytest.fixture
-def store() -> MailStore:
-    store = MailStore()
-    mailbox = store.create_mailbox(ADDRESS, PASSWORD)
-    for raw in MESSAGES:
-        store.append(mailbox, INBOX, raw)
-    return store
-
-
-@pytest.fixture
-def mailbox(store: MailStore) -> Mailbox:
-    found = store.mailbox_for_address(ADDRESS)
-    assert found is not None
-    return found
-
-
-@pytest.fixture(scope="module")
-def certificate() -> Certificate:
-    return make_self_signed()
-
-
-StartServer = Callable[..., Awaitable[int]]
-
-
-@pytest.fixture
-async def start_server(store: MailStore) -> AsyncIterator[StartServer]:
-    servers: list[asyncio.Server] = []
-
-    async def start(**options: Any) -> int:
-        server = await start_pop3_server(store, host="127.0.0.1", port=0, **options)
-        servers.append(server)
-        port: int = server.sockets[0].getsockname()[1]
-        return port
-
-    yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
-
-
-@pytest.fixture
-async def port(start_server: StartServer) -> int:
-    return await start_server()
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[Pop3Client]:
     async with Pop3Client(timeout=10) as client:
         yield client
 
 
+async def logged_in(client: Pop3Client, port: int) -> None:
+    """Connects in the clear and logs in as Alice."""
+    await client.connect(HOST, port, security="none")
+    await client.login(ADDRESS, PASSWORD)
+
+
 async def test_a_full_session_fetches_and_deletes_by_unique_id(
     port: int, client: Pop3Client, mailbox: Mailbox
 ) -> None:
-    greeting = await client.connect("127.0.0.1", port, security="none")
+    greeting = await client.connect(HOST, port, security="none")
     assert greeting.ok
     await client.login(ADDRESS, PASSWORD)
     assert await client.stat() == (3, sum(len(crlf(raw)) for raw in MESSAGES))
@@ -178,8 +146,7 @@ async def test_a_full_session_fetches_and_deletes_by_unique_id(
 
 
 async def test_list_top_noop_and_rset(port: int, client: Pop3Client, mailbox: Mailbox) -> None:
-    await client.connect("127.0.0.1", port, security="none")
-    await client.login(ADDRESS, PASSWORD)
+    await logged_in(client, port)
     assert await client.list_sizes() == {n: len(crlf(raw)) for n, raw in enumerate(MESSAGES, 1)}
     assert await client.top(2, 1) == b"Subject: second\r\n\r\nline one\r\n"
     assert "UIDL" in await client.capa()
@@ -193,8 +160,7 @@ async def test_list_top_noop_and_rset(port: int, client: Pop3Client, mailbox: Ma
 async def test_closing_without_quit_keeps_the_deleted_messages(
     port: int, client: Pop3Client, mailbox: Mailbox
 ) -> None:
-    await client.connect("127.0.0.1", port, security="none")
-    await client.login(ADDRESS, PASSWORD)
+    await logged_in(client, port)
     await client.dele(1)
     client.close()
     assert len(mailbox.folder(INBOX).messages) == 3
@@ -205,7 +171,7 @@ async def test_closing_without_quit_keeps_the_deleted_messages(
 async def test_a_wrong_password_raises_pop3_error_with_the_auth_code(
     port: int, client: Pop3Client
 ) -> None:
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(Pop3Error) as raised:
         await client.login(ADDRESS, "wrong")
     assert raised.value.code == "AUTH"
@@ -214,8 +180,7 @@ async def test_a_wrong_password_raises_pop3_error_with_the_auth_code(
 
 
 async def test_an_err_reply_raises_and_the_session_goes_on(port: int, client: Pop3Client) -> None:
-    await client.connect("127.0.0.1", port, security="none")
-    await client.login(ADDRESS, PASSWORD)
+    await logged_in(client, port)
     with pytest.raises(Pop3Error) as raised:
         await client.retr(42)
     assert not raised.value.reply.ok
@@ -225,57 +190,53 @@ async def test_an_err_reply_raises_and_the_session_goes_on(port: int, client: Po
 async def test_line_breaks_in_credentials_are_refused_before_sending(
     port: int, client: Pop3Client
 ) -> None:
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(ValueError):
         await client.login(ADDRESS, "pw\r\nDELE 1")
 
 
 async def test_starttls_upgrades_before_login(
-    start_server: StartServer, certificate: Certificate, client: Pop3Client
+    start_server: ServerFactory, certificate: Certificate, client: Pop3Client
 ) -> None:
     port = await start_server(starttls_context=certificate.server_context())
-    await client.connect(
-        "127.0.0.1", port, security="starttls", ssl_context=certificate.client_context()
-    )
+    await client.connect(HOST, port, security="starttls", ssl_context=certificate.client_context())
     assert "STLS" not in await client.capa()  # the server now runs TLS
     await client.login(ADDRESS, PASSWORD)
     assert await client.retr(1) == FIRST
 
 
 async def test_implicit_tls(
-    start_server: StartServer, certificate: Certificate, client: Pop3Client
+    start_server: ServerFactory, certificate: Certificate, client: Pop3Client
 ) -> None:
     port = await start_server(ssl_context=certificate.server_context())
-    await client.connect(
-        "127.0.0.1", port, security="ssl", ssl_context=certificate.client_context()
-    )
+    await client.connect(HOST, port, security="ssl", ssl_context=certificate.client_context())
     await client.login(ADDRESS, PASSWORD)
     assert (await client.stat())[0] == 3
 
 
 async def test_an_untrusted_certificate_is_refused(
-    start_server: StartServer, certificate: Certificate, client: Pop3Client
+    start_server: ServerFactory, certificate: Certificate, client: Pop3Client
 ) -> None:
     port = await start_server(ssl_context=certificate.server_context())
     with pytest.raises(ssl.SSLCertVerificationError):
-        await client.connect("127.0.0.1", port, security="ssl")
+        await client.connect(HOST, port, security="ssl")
 
 
 async def test_starttls_against_a_server_without_it_raises(port: int, client: Pop3Client) -> None:
     with pytest.raises(Pop3Error):
-        await client.connect("127.0.0.1", port, security="starttls")
+        await client.connect(HOST, port, security="starttls")
 
 
 async def test_xoauth2_login_with_an_issued_token(
     port: int, client: Pop3Client, store: MailStore, mailbox: Mailbox
 ) -> None:
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     await client.login_xoauth2(ADDRESS, store.issue_token(mailbox))
     assert (await client.stat())[0] == 3
 
 
 async def test_xoauth2_refusal_raises_after_the_challenge(port: int, client: Pop3Client) -> None:
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(Pop3Error) as raised:
         await client.login_xoauth2(ADDRESS, "expired-token")
     assert raised.value.code == "AUTH"
@@ -283,12 +244,11 @@ async def test_xoauth2_refusal_raises_after_the_challenge(port: int, client: Pop
 
 
 async def test_a_retr_fault_surfaces_as_pop3_error(
-    start_server: StartServer, client: Pop3Client
+    start_server: ServerFactory, client: Pop3Client
 ) -> None:
     refuse = Action(ActionKind.REPLY, text="[SYS/TEMP] disk trouble")
     port = await start_server(faults=FaultEngine([Rule(Stage.POP3_RETR, refuse, times=1)]))
-    await client.connect("127.0.0.1", port, security="none")
-    await client.login(ADDRESS, PASSWORD)
+    await logged_in(client, port)
     with pytest.raises(Pop3Error) as raised:
         await client.retr(1)
     assert raised.value.code == "SYS/TEMP"
@@ -296,22 +256,21 @@ async def test_a_retr_fault_surfaces_as_pop3_error(
 
 
 async def test_a_dropped_connection_raises_connection_error(
-    start_server: StartServer, client: Pop3Client
+    start_server: ServerFactory, client: Pop3Client
 ) -> None:
     drop = Rule(Stage.POP3_LOGIN, Action(ActionKind.DROP))
     port = await start_server(faults=FaultEngine([drop]))
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(ConnectionError):
         await client.login(ADDRESS, PASSWORD)
 
 
 async def test_a_command_that_gets_no_answer_times_out_and_closes(
-    start_server: StartServer, client: Pop3Client
+    start_server: ServerFactory, client: Pop3Client
 ) -> None:
     stall = Rule(Stage.POP3_RETR, Action(ActionKind.DELAY, delay_seconds=30))
     port = await start_server(faults=FaultEngine([stall]))
-    await client.connect("127.0.0.1", port, security="none")
-    await client.login(ADDRESS, PASSWORD)
+    await logged_in(client, port)
     with pytest.raises(TimeoutError):
         await client.retr(1, timeout=0.2)
     # A late answer would be taken for the next command's: the client gave the connection up.
@@ -323,10 +282,10 @@ async def test_a_command_that_gets_no_answer_times_out_and_closes(
 
 
 async def test_stls_on_a_plain_session_returns_the_servers_reply_and_login_then_works(
-    start_server: StartServer, certificate: Certificate, client: Pop3Client
+    start_server: ServerFactory, certificate: Certificate, client: Pop3Client
 ) -> None:
     port = await start_server(starttls_context=certificate.server_context())
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     assert "STLS" in await client.capa()
     reply = await client.starttls(certificate.client_context())
     assert reply.ok
@@ -337,10 +296,10 @@ async def test_stls_on_a_plain_session_returns_the_servers_reply_and_login_then_
 
 
 async def test_stls_with_an_untrusted_certificate_drops_the_connection_instead_of_going_on(
-    start_server: StartServer, certificate: Certificate, client: Pop3Client
+    start_server: ServerFactory, certificate: Certificate, client: Pop3Client
 ) -> None:
     port = await start_server(starttls_context=certificate.server_context())
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(ssl.SSLCertVerificationError):
         await client.starttls()  # system CAs only
     # Sending the password in the clear after asking for TLS is what must not happen.
@@ -349,7 +308,7 @@ async def test_stls_with_an_untrusted_certificate_drops_the_connection_instead_o
 
 
 async def test_stls_checks_the_certificate_against_the_host_name_connected_to(
-    start_server: StartServer, client: Pop3Client
+    start_server: ServerFactory, client: Pop3Client
 ) -> None:
     other = make_self_signed(("mail.other.test",))  # also names 127.0.0.1, not "localhost"
     port = await start_server(starttls_context=other.server_context())
@@ -361,7 +320,7 @@ async def test_stls_checks_the_certificate_against_the_host_name_connected_to(
 async def test_stls_refused_by_the_server_raises_and_drops_the_connection(
     port: int, certificate: Certificate, client: Pop3Client
 ) -> None:
-    await client.connect("127.0.0.1", port, security="none")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(Pop3Error) as raised:
         await client.starttls(certificate.client_context())
     assert raised.value.reply.text == ERR_TLS_UNAVAILABLE.removeprefix("-ERR ")
@@ -377,59 +336,33 @@ async def test_stls_before_connecting_is_a_connection_error(client: Pop3Client) 
 # -- misbehaving servers (a bare socket server scripted per test) -----------------------------
 
 
-Scripted = Callable[..., Awaitable[int]]  # (greeting, answer to every line) -> port
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[Scripted]:
-    """A server that sends fixed bytes on connect and for each line it receives, then waits."""
-    servers: list[asyncio.Server] = []
-
-    async def start(greeting: bytes, answer: bytes = b"") -> int:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.write(greeting)
-            while await reader.readline():
-                writer.write(answer)
-            writer.close()
-
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        servers.append(server)
-        port: int = server.sockets[0].getsockname()[1]
-        return port
-
-    yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
-
-
-async def test_a_server_that_never_greets_times_out(scripted: Scripted, client: Pop3Client) -> None:
-    port = await scripted(b"")
+async def test_a_server_that_never_greets_times_out(servers: Servers, client: Pop3Client) -> None:
+    port = await servers.scripted(b"")
     with pytest.raises(TimeoutError):
-        await client.connect("127.0.0.1", port, security="none", timeout=0.2)
+        await client.connect(HOST, port, security="none", timeout=0.2)
 
 
 async def test_bytes_injected_after_the_stls_answer_are_refused(
-    scripted: Scripted, client: Pop3Client
+    servers: Servers, client: Pop3Client
 ) -> None:
-    port = await scripted(b"+OK hi\r\n", b"+OK Begin TLS\r\n+OK Logged in\r\n")
+    port = await servers.scripted(b"+OK hi\r\n", b"+OK Begin TLS\r\n+OK Logged in\r\n")
     with pytest.raises(Pop3ProtocolError):
-        await client.connect("127.0.0.1", port, security="starttls")
+        await client.connect(HOST, port, security="starttls")
 
 
 async def test_a_server_speaking_another_protocol_is_a_protocol_error(
-    scripted: Scripted, client: Pop3Client
+    servers: Servers, client: Pop3Client
 ) -> None:
-    port = await scripted(b"220 smtp.example.com ESMTP\r\n")
+    port = await servers.scripted(b"220 smtp.example.com ESMTP\r\n")
     with pytest.raises(Pop3ProtocolError):
-        await client.connect("127.0.0.1", port, security="none")
+        await client.connect(HOST, port, security="none")
 
 
 async def test_stls_that_gets_no_answer_times_out_and_drops_the_connection(
-    scripted: Scripted, client: Pop3Client
+    servers: Servers, client: Pop3Client
 ) -> None:
-    port = await scripted(b"+OK hi\r\n")
-    await client.connect("127.0.0.1", port, security="none")
+    port = await servers.scripted(b"+OK hi\r\n")
+    await client.connect(HOST, port, security="none")
     with pytest.raises(TimeoutError):
         await client.starttls(timeout=0.2)
     with pytest.raises(ConnectionError):

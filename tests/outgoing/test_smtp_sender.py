@@ -4,17 +4,14 @@ each reply (or its absence) makes of an email. Faults come from the sandbox's fa
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import SMTP
 from erpmail.sandbox.faults import FaultEngine, parse_rule_spec
-from erpmail.sandbox.smtp import TranscriptLog, start_smtp_server, stop_smtp_server
 from erpmail.sandbox.store import MailStore
-from erpmail.sandbox.tls import Certificate, make_self_signed
+from erpmail.sandbox.tls import Certificate
 from erpmail.server.accounts.probe.target import Security, ServerEndpoint
 from erpmail.server.core.tls import client_context
 from erpmail.server.outgoing.models import AttemptOutcome, SendStep
@@ -27,10 +24,11 @@ from erpmail.server.outgoing.smtp_sender import (
     plan_envelope,
 )
 
-HOST = "127.0.0.1"
+from tests.sandbox.smtp.support import ALICE, ALICE_PASSWORD, BOB, Listener
+from tests.support.aiosmtpd_delivery import Deliver
+from tests.support.servers import HOST, Servers, closed_port
+
 SENDER = "erp@shop.example"
-ALICE, ALICE_PASSWORD = "alice@example.com", "alice-secret-password"
-BOB = "bob@example.com"
 TIMEOUT = 10.0  # generous: a hang fails the test instead of blocking the suite
 SHORT_TIMEOUT = 0.5  # against server delays many times longer
 
@@ -42,16 +40,8 @@ def message(subject: str = "Invoice 1001", body: str = "Please pay.") -> bytes:
     ).encode()
 
 
-@dataclass
-class Sandbox:
-    server: asyncio.Server
-    store: MailStore
-    faults: FaultEngine
-    transcripts: TranscriptLog
-
-    @property
-    def port(self) -> int:
-        return int(self.server.sockets[0].getsockname()[1])
+class Sandbox(Listener):
+    """The sandbox's SMTP server, with Alice's mailbox, as the sender meets it."""
 
     def fault(self, spec: str) -> None:
         self.faults.add(parse_rule_spec(spec))
@@ -73,27 +63,14 @@ class Sandbox:
 StartSandbox = Callable[..., Awaitable[Sandbox]]
 
 
-@pytest.fixture(scope="module")
-def certificate() -> Certificate:
-    return make_self_signed()
-
-
 @pytest.fixture
-async def start() -> AsyncIterator[StartSandbox]:
-    servers: list[asyncio.Server] = []
-
+def start(servers: Servers) -> StartSandbox:
     async def start_sandbox(**options: Any) -> Sandbox:
-        store, faults, transcripts = MailStore(), FaultEngine(), TranscriptLog()
+        store = MailStore()
         store.create_mailbox(ALICE, ALICE_PASSWORD)
-        server = await start_smtp_server(
-            store, host=HOST, port=0, faults=faults, transcripts=transcripts, **options
-        )
-        servers.append(server)
-        return Sandbox(server, store, faults, transcripts)
+        return await Sandbox.start(servers, store, FaultEngine(), **options)
 
-    yield start_sandbox
-    for server in servers:
-        await stop_smtp_server(server)
+    return start_sandbox
 
 
 @pytest.fixture
@@ -196,10 +173,7 @@ async def test_a_wrong_password_fails_auth_with_535_as_an_account_problem(
 
 
 async def test_a_closed_port_fails_connect_as_a_transient_account_problem() -> None:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]  # free again once closed: nobody listens there
-    endpoint = ServerEndpoint(HOST, port, Security.NONE, "", "")
+    endpoint = ServerEndpoint(HOST, closed_port(), Security.NONE, "", "")
     with pytest.raises(SessionFailure) as caught:
         await SmtpSession.open(endpoint, timeout=TIMEOUT)
     failure = caught.value
@@ -468,30 +442,16 @@ def test_the_envelope_asks_for_extensions_only_when_the_message_needs_them() -> 
     assert without.recipients == [None] and without.options == []
 
 
-class Deliver:
-    """aiosmtpd handler for a plain aiosmtpd server (no SMTPUTF8): into the store."""
-
-    def __init__(self, store: MailStore) -> None:
-        self.store = store
-
-    async def handle_DATA(self, server: SMTP, session: object, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        self.store.deliver(envelope.mail_from or "", list(envelope.rcpt_tos), raw)
-        return "250 2.0.0 OK"
-
-
-async def test_a_non_ascii_local_part_is_refused_locally_without_smtputf8() -> None:
+async def test_a_non_ascii_local_part_is_refused_locally_without_smtputf8(
+    servers: Servers,
+) -> None:
     store = MailStore()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(Deliver(store)), HOST, 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        endpoint = ServerEndpoint(HOST, port, Security.NONE, "", "")
-        async with await SmtpSession.open(endpoint, timeout=TIMEOUT) as session:
-            result = await session.send(SENDER, ["jürgen@example.com", ALICE], message())
-    finally:
-        server.close()
-        await server.wait_closed()
+    # A plain aiosmtpd server: it does not offer SMTPUTF8.
+    port = await servers.add(loop.create_server(lambda: SMTP(Deliver(store)), HOST, 0))
+    endpoint = ServerEndpoint(HOST, port, Security.NONE, "", "")
+    async with await SmtpSession.open(endpoint, timeout=TIMEOUT) as session:
+        result = await session.send(SENDER, ["jürgen@example.com", ALICE], message())
     assert result.outcome is AttemptOutcome.PARTIALLY_SENT
     jurgen = result.recipients[0]
     assert not jurgen.accepted and jurgen.refused_locally and jurgen.reply is None

@@ -8,6 +8,7 @@ import asyncio
 import imaplib
 import poplib
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,8 +94,18 @@ async def test_smtp_is_encrypted_on_both_ports_with_a_verified_certificate(
     assert received.tls
 
 
-@pytest.mark.parametrize("port_name", ["imap", "imaps"])
-async def test_imap_is_encrypted_on_both_ports_with_a_verified_certificate(
+# How each reading port is read with a client that trusts `context`: STARTTLS/STLS on the plain
+# ports, implicit TLS on the others.
+READERS: dict[str, Callable[[int, ssl.SSLContext], tuple[bytes, bool]]] = {
+    "imap": lambda port, context: imap_fetch(port, starttls=context),
+    "imaps": lambda port, context: imap_fetch(port, implicit=context),
+    "pop3": lambda port, context: pop3_fetch(port, stls=context),
+    "pop3s": lambda port, context: pop3_fetch(port, implicit=context),
+}
+
+
+@pytest.mark.parametrize("port_name", list(READERS))
+async def test_imap_and_pop3_are_encrypted_on_every_port_with_a_verified_certificate(
     erpmail_sandbox: SandboxFixture, port_name: str
 ) -> None:
     erpmail_sandbox.create_mailbox(ADDRESS, PASSWORD)
@@ -102,28 +113,7 @@ async def test_imap_is_encrypted_on_both_ports_with_a_verified_certificate(
     trusted = erpmail_sandbox.client_ssl_context()
     port = erpmail_sandbox.sandbox.ports[port_name]
 
-    if port_name == "imaps":
-        fetched, encrypted = await asyncio.to_thread(imap_fetch, port, implicit=trusted)
-    else:
-        fetched, encrypted = await asyncio.to_thread(imap_fetch, port, starttls=trusted)
-
-    assert encrypted
-    assert b"Subject: Secret plans" in fetched
-
-
-@pytest.mark.parametrize("port_name", ["pop3", "pop3s"])
-async def test_pop3_is_encrypted_on_both_ports_with_a_verified_certificate(
-    erpmail_sandbox: SandboxFixture, port_name: str
-) -> None:
-    erpmail_sandbox.create_mailbox(ADDRESS, PASSWORD)
-    await send_mail(erpmail_sandbox.smtp_port, "erp@example.com", [ADDRESS], "Secret plans")
-    trusted = erpmail_sandbox.client_ssl_context()
-    port = erpmail_sandbox.sandbox.ports[port_name]
-
-    if port_name == "pop3s":
-        fetched, encrypted = await asyncio.to_thread(pop3_fetch, port, implicit=trusted)
-    else:
-        fetched, encrypted = await asyncio.to_thread(pop3_fetch, port, stls=trusted)
+    fetched, encrypted = await asyncio.to_thread(READERS[port_name], port, trusted)
 
     assert encrypted
     assert b"Subject: Secret plans" in fetched

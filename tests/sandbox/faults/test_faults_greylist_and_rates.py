@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 from erpmail.sandbox.faults import (
     GREYLIST_CODE,
     RATE_LIMIT_CODE,
@@ -12,23 +11,7 @@ from erpmail.sandbox.faults import (
     Stage,
 )
 
-
-class FakeClock:
-    """A clock the test moves by hand, so time-based rules are exact."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+from tests.support.clock import FakeClock
 
 
 def rcpt(sender: str, recipient: str) -> Event:

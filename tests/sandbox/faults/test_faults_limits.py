@@ -1,26 +1,8 @@
 from __future__ import annotations
 
-import pytest
 from erpmail.sandbox.faults import Action, ActionKind, Event, FaultEngine, Rule, Stage
 
-
-class FakeClock:
-    """A clock the test moves by hand, so time-based rules are exact."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
+from tests.support.clock import FakeClock
 
 TEMPFAIL = Action(ActionKind.REPLY, code=451, text="4.3.0 Try later")
 MAIL = Event(Stage.SMTP_MAIL_FROM, sender="app@erp.example")

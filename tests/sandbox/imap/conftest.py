@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 from erpmail.sandbox.faults import FaultEngine
 from erpmail.sandbox.imap import start_imap_server
 from erpmail.sandbox.store import Mailbox, MailStore
-from erpmail.sandbox.tls import Certificate, make_self_signed
 
-from .helpers import make_message
+from tests.support.servers import Servers, StartServer
+
+from .helpers import INVOICE_42, make_message
 
 
 @dataclass
@@ -26,33 +26,21 @@ def store() -> MailStore:
     bob = store.create_mailbox("bob@example.com", "secret", username="bob")
     store.create_mailbox("carol@example.com", "carol-pass")
     store.deliver("alice@example.com", ["bob@example.com"], make_message())
-    store.deliver(
-        "dave@example.com",
-        ["bob@example.com"],
-        make_message(
-            subject="Invoice 42",
-            sender="Dave <dave@example.org>",
-            message_id="<invoice-42@example.org>",
-            date="Tue, 05 Mar 2024 09:30:00 +0100",
-            body="Please pay.\r\n",
-        ),
-    )
+    store.deliver("dave@example.com", ["bob@example.com"], INVOICE_42)
     store.create_folder(bob, "Archive")
     return store
 
 
 @pytest.fixture
-async def sandbox(store: MailStore) -> AsyncIterator[Sandbox]:
+def start_server(store: MailStore, servers: Servers) -> StartServer:
+    """Starts an IMAP server over `store` with the given options; returns its port."""
+    return servers.starter(start_imap_server, store)
+
+
+@pytest.fixture
+async def sandbox(store: MailStore, start_server: StartServer) -> Sandbox:
     faults = FaultEngine()
-    server = await start_imap_server(store, host="127.0.0.1", port=0, faults=faults)
-    port = server.sockets[0].getsockname()[1]
+    port = await start_server(faults=faults)
     bob = store.mailbox_for_user("bob")
     assert bob is not None
-    yield Sandbox(store=store, bob=bob, port=port, faults=faults)
-    server.close()
-    await server.wait_closed()
-
-
-@pytest.fixture(scope="session")
-def certificate() -> Certificate:
-    return make_self_signed()
+    return Sandbox(store=store, bob=bob, port=port, faults=faults)

@@ -29,6 +29,16 @@ def make_message(
     ).encode()
 
 
+# Bob's second message in the sandbox store, and a search candidate with its own flags.
+INVOICE_42 = make_message(
+    subject="Invoice 42",
+    sender="Dave <dave@example.org>",
+    message_id="<invoice-42@example.org>",
+    date="Tue, 05 Mar 2024 09:30:00 +0100",
+    body="Please pay.\r\n",
+)
+
+
 class RawClient:
     """Sends bytes and reads responses (literals joined into their line), each with a timeout."""
 

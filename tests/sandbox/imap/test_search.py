@@ -10,22 +10,13 @@ from erpmail.sandbox.imap.search import BadCharset, Candidate, Mailbox, compile_
 from erpmail.sandbox.imap.syntax import parse_command
 from erpmail.sandbox.store import StoredMessage
 
-from .helpers import make_message
+from .helpers import INVOICE_42, make_message
 from .messages import MULTIPART
 
 MESSAGES = [
     StoredMessage(1, make_message(), {"\\Seen"}, datetime(2024, 1, 1, 10, tzinfo=UTC)),
     StoredMessage(
-        4,
-        make_message(
-            subject="Invoice 42",
-            sender="Dave <dave@example.org>",
-            message_id="<invoice-42@example.org>",
-            date="Tue, 05 Mar 2024 09:30:00 +0100",
-            body="Please pay.\r\n",
-        ),
-        {"\\Flagged", "$Billing"},
-        datetime(2024, 3, 5, 8, 30, tzinfo=UTC),
+        4, INVOICE_42, {"\\Flagged", "$Billing"}, datetime(2024, 3, 5, 8, 30, tzinfo=UTC)
     ),
     StoredMessage(9, MULTIPART, set(), datetime(2024, 6, 1, tzinfo=UTC)),
 ]

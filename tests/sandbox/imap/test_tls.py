@@ -6,36 +6,25 @@ import asyncio
 import contextlib
 import imaplib
 import ssl
-from collections.abc import AsyncIterator
 
 import aioimaplib
 import pytest
-from erpmail.sandbox.imap import start_imap_server
-from erpmail.sandbox.store import MailStore
 from erpmail.sandbox.tls import Certificate
+
+from tests.support.servers import StartServer
 
 from .conftest import Sandbox
 from .helpers import TIMEOUT, RawClient, tagged_status
 
 
 @pytest.fixture
-async def starttls_port(store: MailStore, certificate: Certificate) -> AsyncIterator[int]:
-    server = await start_imap_server(
-        store, host="127.0.0.1", port=0, starttls_context=certificate.server_context()
-    )
-    yield server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+async def starttls_port(start_server: StartServer, certificate: Certificate) -> int:
+    return await start_server(starttls_context=certificate.server_context())
 
 
 @pytest.fixture
-async def implicit_tls_port(store: MailStore, certificate: Certificate) -> AsyncIterator[int]:
-    server = await start_imap_server(
-        store, host="127.0.0.1", port=0, ssl_context=certificate.server_context()
-    )
-    yield server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+async def implicit_tls_port(start_server: StartServer, certificate: Certificate) -> int:
+    return await start_server(ssl_context=certificate.server_context())
 
 
 async def test_imaplib_starttls_then_login_and_fetch(

@@ -4,14 +4,12 @@ tests/incoming/test_pop3_client.py): pytest finds fixtures among a module's name
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from erpmail.sandbox.pop3 import start_pop3_server
 from erpmail.sandbox.store import INBOX, Mailbox, MailStore
 
 from tests.sandbox.pop3.support import ADDRESS, MESSAGES, PASSWORD, ServerFactory
-from tests.support.servers import HOST, Servers
+from tests.support.servers import Servers
 
 __all__ = ["mailbox", "port", "start_server", "store"]
 
@@ -35,11 +33,7 @@ def mailbox(store: MailStore) -> Mailbox:
 @pytest.fixture
 def start_server(store: MailStore, servers: Servers) -> ServerFactory:
     """Starts a POP3 server over `store` with the given options; returns its port."""
-
-    async def start(**options: Any) -> int:
-        return await servers.add(start_pop3_server(store, host=HOST, port=0, **options))
-
-    return start
+    return servers.starter(start_pop3_server, store)
 
 
 @pytest.fixture

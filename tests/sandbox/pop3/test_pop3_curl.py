@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from pathlib import Path
 
-import pytest
 from erpmail.sandbox.store import Mailbox, MailStore
 from erpmail.sandbox.tls import Certificate
 
@@ -19,26 +16,9 @@ from tests.sandbox.pop3.support import (
     crlf,
     inbox_bodies,
 )
+from tests.support.curl import curl, needs_curl, tls_trusting
 
-CURL = shutil.which("curl")
-pytestmark = pytest.mark.skipif(CURL is None, reason="curl is not installed on this machine")
-
-
-async def curl(*arguments: str) -> bytes:
-    assert CURL is not None
-    process = await asyncio.create_subprocess_exec(
-        CURL,
-        "--silent",
-        "--show-error",
-        "--max-time",
-        "20",
-        *arguments,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    return stdout
+pytestmark = needs_curl
 
 
 def credentials() -> str:
@@ -66,11 +46,8 @@ async def test_curl_requires_and_gets_stls(
     start_server: ServerFactory, certificate: Certificate, tmp_path: Path
 ) -> None:
     port = await start_server(starttls_context=certificate.server_context())
-    ca = tmp_path / "sandbox.pem"
-    certificate.write(ca)
-    message = await curl(
-        "--ssl-reqd", "--cacert", str(ca), "--user", credentials(), f"pop3://127.0.0.1:{port}/3"
-    )
+    tls = tls_trusting(certificate, tmp_path)
+    message = await curl(*tls, "--user", credentials(), f"pop3://127.0.0.1:{port}/3")
     assert message == MESSAGES[2]
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import smtplib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
+import aiosmtplib
 from erpmail.sandbox.faults import FaultEngine
 from erpmail.sandbox.smtp import TranscriptLog, start_smtp_server, stop_smtp_server
 from erpmail.sandbox.store import MailStore
@@ -47,6 +49,14 @@ class Listener:
     @property
     def port(self) -> int:
         return int(self.server.sockets[0].getsockname()[1])
+
+    def smtplib_client(self) -> smtplib.SMTP:
+        """A connected smtplib client (it blocks: use it in a thread)."""
+        return smtplib.SMTP(HOST, self.port, timeout=TIMEOUT)
+
+    def aiosmtplib_client(self) -> aiosmtplib.SMTP:
+        """An aiosmtplib client for this listener, to use with `async with`."""
+        return aiosmtplib.SMTP(hostname=HOST, port=self.port, timeout=TIMEOUT)
 
     async def wait_for_sessions_to_end(self, count: int = 1) -> None:
         """Transcripts end when the server sees the close, a moment after the client's."""

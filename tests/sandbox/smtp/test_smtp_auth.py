@@ -30,7 +30,7 @@ def token_for(listener: Listener, address: str) -> str:
 
 async def test_auth_plain_logs_in_and_the_message_records_who_sent_it(listener: Listener) -> None:
     def send() -> None:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.login(ALICE, ALICE_PASSWORD)  # smtplib picks PLAIN
             client.sendmail(ALICE, [BOB], message())
 
@@ -44,7 +44,7 @@ async def test_auth_login_with_and_without_an_initial_response(
     listener: Listener, initial_response: bool
 ) -> None:
     def login() -> int:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             client.user, client.password = "bob", BOB_PASSWORD
             code, _ = client.auth("LOGIN", client.auth_login, initial_response_ok=initial_response)
@@ -58,7 +58,7 @@ async def test_auth_login_with_and_without_an_initial_response(
 
 async def test_auth_plain_answering_a_challenge_works(listener: Listener) -> None:
     def login() -> int:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             client.user, client.password = ALICE, ALICE_PASSWORD
             return client.auth("PLAIN", client.auth_plain, initial_response_ok=False)[0]
@@ -88,7 +88,7 @@ async def test_xoauth2_with_a_wrong_token_gets_a_json_challenge_then_535(
     listener: Listener,
 ) -> None:
     token_for(listener, BOB)  # a token exists, just not this one and not for alice
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
             await client.auth_xoauth2(ALICE, "not-a-token")
         assert refused.value.code == 535
@@ -101,7 +101,7 @@ async def test_xoauth2_with_smtplib_and_a_token_issued_for_someone_else_fails(
     bobs_token = token_for(listener, BOB)
 
     def login(user: str) -> int:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
 
             def xoauth2(challenge: bytes | None = None) -> str:
@@ -119,7 +119,7 @@ async def test_xoauth2_with_smtplib_and_a_token_issued_for_someone_else_fails(
 
 async def test_a_wrong_password_gets_535_and_the_client_may_try_again(listener: Listener) -> None:
     def login() -> tuple[int, int]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             try:
                 client.login(ALICE, "wrong")
                 first = 235
@@ -134,7 +134,7 @@ async def test_when_auth_is_required_mail_before_login_gets_530(start: StartList
     listener = await start(auth_required=True)
 
     def send(login: bool) -> None:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             if login:
                 client.login(ALICE, ALICE_PASSWORD)
             client.sendmail(ALICE, [BOB], message())
@@ -152,7 +152,7 @@ async def test_auth_can_be_limited_to_tls_connections(
     listener = await start(starttls_context=certificate.server_context(), auth_require_tls=True)
 
     def attempt() -> tuple[bool, int, int]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             offered_in_clear = client.has_extn("auth")
             refused_in_clear = client.docmd("AUTH", "PLAIN AGFsaWNlAHg=")[0]
@@ -165,7 +165,7 @@ async def test_auth_can_be_limited_to_tls_connections(
 
 async def test_a_second_auth_in_one_session_is_refused_with_503(listener: Listener) -> None:
     def twice() -> int:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.login(ALICE, ALICE_PASSWORD)
             return client.docmd("AUTH", "PLAIN AGJvYgBib2Itc2VjcmV0LXBhc3N3b3Jk")[0]
 

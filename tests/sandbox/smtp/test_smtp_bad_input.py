@@ -6,14 +6,14 @@ import asyncio
 import smtplib
 from collections.abc import Callable
 
-from tests.sandbox.smtp.support import ALICE, ALICE_PASSWORD, HOST, TIMEOUT, Listener, message
+from tests.sandbox.smtp.support import ALICE, ALICE_PASSWORD, Listener, message
 
 
 async def in_a_session(listener: Listener, steps: Callable[[smtplib.SMTP], object]) -> object:
     """Runs the steps, then checks the same session still delivers a message."""
 
     def run() -> object:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             result = steps(client)
             client.sendmail("erp@shop.example", [ALICE], message())
             return result

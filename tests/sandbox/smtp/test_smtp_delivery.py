@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import smtplib
 
-import aiosmtplib
 from erpmail.sandbox.store import INBOX
 
-from tests.sandbox.smtp.support import ALICE, BOB, HOST, TIMEOUT, Listener, message
+from tests.sandbox.smtp.support import ALICE, BOB, Listener, message
 
 
 async def test_message_sent_with_smtplib_lands_in_each_recipients_inbox(listener: Listener) -> None:
     raw = message()
 
     def send() -> dict[str, tuple[int, bytes]]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             return client.sendmail("erp@shop.example", [ALICE, BOB], raw)
 
     assert await asyncio.to_thread(send) == {}
@@ -32,7 +30,7 @@ async def test_message_sent_with_smtplib_lands_in_each_recipients_inbox(listener
 
 
 async def test_one_aiosmtplib_connection_carries_many_messages(listener: Listener) -> None:
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         for number in range(10):
             raw = message(f"#{number}")
             errors, reply = await client.sendmail("erp@shop.example", [ALICE], raw)
@@ -43,14 +41,14 @@ async def test_one_aiosmtplib_connection_carries_many_messages(listener: Listene
 
 
 async def test_mail_for_unknown_addresses_is_kept_in_the_catch_all(listener: Listener) -> None:
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         await client.sendmail("erp@shop.example", ["nobody@else.example"], message())
     assert [m.rcpt_tos for m in listener.store.catch_all] == [["nobody@else.example"]]
 
 
 async def test_smtputf8_addresses_and_8bit_bodies_arrive_intact(listener: Listener) -> None:
     raw = "From: jörg@shop.example\r\nTo: Zoë <zoë@example.com>\r\nSubject: Grüße\r\n\r\nÆøå ✓\r\n"
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         assert client.supports_extension("smtputf8")
         assert client.supports_extension("8bitmime")
         await client.sendmail(
@@ -67,7 +65,7 @@ async def test_smtputf8_addresses_and_8bit_bodies_arrive_intact(listener: Listen
 
 async def test_rset_forgets_the_transaction_in_progress(listener: Listener) -> None:
     def send() -> None:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             client.mail("first@shop.example")
             client.rcpt(BOB)

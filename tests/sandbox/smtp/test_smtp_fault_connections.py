@@ -44,7 +44,7 @@ async def test_a_drop_in_the_middle_of_data_is_seen_as_a_disconnect(listener: Li
 
 async def test_a_drop_in_the_middle_of_data_with_aiosmtplib(listener: Listener) -> None:
     add(listener, "smtp.data drop")
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         with pytest.raises(aiosmtplib.SMTPServerDisconnected):
             await client.sendmail("erp@shop.example", [ALICE], message(body="x\r\n" * 5000))
     assert listener.store.received == []
@@ -102,7 +102,7 @@ async def test_a_throttled_link_still_delivers(listener: Listener) -> None:
 
 async def test_discard_answers_250_but_stores_nothing(listener: Listener) -> None:
     add(listener, "smtp.end_of_data discard")
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         errors, reply = await client.sendmail("erp@shop.example", [ALICE], message())
     assert errors == {}
     assert reply.startswith("2.0.0")
@@ -113,7 +113,7 @@ async def test_discard_of_one_recipient_delivers_to_the_others(listener: Listene
     add(listener, f"smtp.rcpt_to recipient={BOB} discard")
 
     def send() -> dict[str, tuple[int, bytes]]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             return client.sendmail("erp@shop.example", [ALICE, BOB], message())
 
     assert await asyncio.to_thread(send) == {}, "both recipients were accepted"

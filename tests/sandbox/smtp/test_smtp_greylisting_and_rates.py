@@ -10,14 +10,7 @@ import pytest
 from erpmail.sandbox.faults import FaultEngine, parse_rule_spec
 
 from tests.sandbox.smtp.support import ALICE, BOB, HOST, TIMEOUT, StartListener, message
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
@@ -69,7 +62,7 @@ async def test_421_after_n_messages_in_one_session(
 ) -> None:
     listener = await start()
     faults.add(parse_rule_spec("smtp.mail_from max_per_session=3"))
-    client = aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT)
+    client = listener.aiosmtplib_client()
     await client.connect()
     for _ in range(3):
         await client.sendmail("erp@shop.example", [ALICE], message())
@@ -78,7 +71,7 @@ async def test_421_after_n_messages_in_one_session(
     assert refused.value.code == 421
     assert not client.is_connected
     assert len(listener.store.received) == 3
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as again:
+    async with listener.aiosmtplib_client() as again:
         await again.sendmail("erp@shop.example", [ALICE], message())
     assert len(listener.store.received) == 4, "a new session starts counting again"
 
@@ -88,7 +81,7 @@ async def test_too_many_messages_per_second_are_refused_until_the_window_moves(
 ) -> None:
     listener = await start()
     faults.add(parse_rule_spec("smtp.mail_from rate=2/1"))
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         for _ in range(2):
             await client.sendmail("erp@shop.example", [ALICE], message())
         with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:

@@ -8,7 +8,7 @@ import smtplib
 import pytest
 from erpmail.sandbox.tls import Certificate
 
-from tests.sandbox.smtp.support import ALICE, BOB, HOST, TIMEOUT, StartListener, message
+from tests.sandbox.smtp.support import ALICE, BOB, StartListener, message
 
 
 async def test_ehlo_advertises_size_8bitmime_smtputf8_starttls_and_auth(
@@ -17,7 +17,7 @@ async def test_ehlo_advertises_size_8bitmime_smtputf8_starttls_and_auth(
     listener = await start(starttls_context=certificate.server_context(), max_message_size=5000)
 
     def features() -> dict[str, str]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             return client.esmtp_features
 
@@ -32,7 +32,7 @@ async def test_a_declared_size_over_the_limit_is_refused_at_mail_from(start: Sta
     big = message(body="x" * 2000)
 
     def send() -> None:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.sendmail("erp@shop.example", [ALICE], big)  # smtplib declares SIZE=
 
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
@@ -47,7 +47,7 @@ async def test_data_over_the_limit_is_refused_with_552_and_the_session_goes_on(
     listener = await start(max_message_size=1000)
 
     def send() -> tuple[int, int]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             client.mail("erp@shop.example")  # no SIZE declared
             client.rcpt(ALICE)
@@ -65,7 +65,7 @@ async def test_recipients_beyond_the_limit_get_452_and_the_rest_are_delivered(
     listener = await start(max_recipients=2)
 
     def send() -> dict[str, tuple[int, bytes]]:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             return client.sendmail("erp@shop.example", [ALICE, BOB, "carol@example.com"], message())
 
     refused = await asyncio.to_thread(send)

@@ -29,7 +29,7 @@ async def test_starttls_with_smtplib_then_auth_and_send(
     listener = await start(starttls_context=certificate.server_context())
 
     def send() -> None:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.starttls(context=certificate.client_context())
             client.login(ALICE, ALICE_PASSWORD)
             client.sendmail(ALICE, [BOB], message())

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import smtplib
 
-import aiosmtplib
 from erpmail.sandbox.faults import parse_rule_spec
 from erpmail.sandbox.smtp import Direction, TranscriptLog
 
@@ -15,8 +13,6 @@ from tests.sandbox.smtp.support import (
     ALICE_PASSWORD,
     BOB,
     BOB_PASSWORD,
-    HOST,
-    TIMEOUT,
     Listener,
     StartListener,
     message,
@@ -24,7 +20,7 @@ from tests.sandbox.smtp.support import (
 
 
 async def test_a_transcript_has_the_commands_and_replies_in_order(listener: Listener) -> None:
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         await client.sendmail("erp@shop.example", [ALICE], message())
     await listener.wait_for_sessions_to_end()
     [transcript] = listener.transcripts.sessions()
@@ -45,13 +41,13 @@ async def test_auth_secrets_never_reach_the_transcript(listener: Listener) -> No
     token = listener.store.issue_token(mailbox)
 
     def log_in_every_way() -> None:
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.login(ALICE, ALICE_PASSWORD)  # PLAIN with an initial response
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             client.user, client.password = "bob", BOB_PASSWORD
             client.auth("LOGIN", client.auth_login, initial_response_ok=False)
-        with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+        with listener.smtplib_client() as client:
             client.ehlo()
             client.auth("XOAUTH2", lambda _=None: f"user={ALICE}\x01auth=Bearer {token}\x01\x01")
 
@@ -69,7 +65,7 @@ async def test_auth_secrets_never_reach_the_transcript(listener: Listener) -> No
 
 async def test_message_bodies_are_summarised_not_kept(listener: Listener) -> None:
     body = "Confidential salary figures"
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         await client.sendmail("erp@shop.example", [ALICE], message(body=body))
     await listener.wait_for_sessions_to_end()
     rendered = listener.transcripts.sessions()[0].render()
@@ -80,7 +76,7 @@ async def test_message_bodies_are_summarised_not_kept(listener: Listener) -> Non
 
 async def test_faults_are_noted_where_they_happened(listener: Listener) -> None:
     listener.faults.add(parse_rule_spec(f"smtp.rcpt_to recipient={BOB} reply=550"))
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         await client.sendmail("erp@shop.example", [ALICE, BOB], message())
     await listener.wait_for_sessions_to_end()
     lines = listener.transcripts.sessions()[0].lines
@@ -95,7 +91,7 @@ async def test_the_log_keeps_only_the_most_recent_sessions(start: StartListener)
 
     def connect_three_times() -> None:
         for _ in range(3):
-            with smtplib.SMTP(HOST, listener.port, timeout=TIMEOUT) as client:
+            with listener.smtplib_client() as client:
                 client.noop()
 
     await asyncio.to_thread(connect_three_times)
@@ -111,6 +107,6 @@ async def test_no_transcript_log_means_no_transcripts_and_mail_still_flows(
     start: StartListener,
 ) -> None:
     listener = await start(transcripts=None)
-    async with aiosmtplib.SMTP(hostname=HOST, port=listener.port, timeout=TIMEOUT) as client:
+    async with listener.aiosmtplib_client() as client:
         await client.sendmail("erp@shop.example", [ALICE], message())
     assert len(listener.store.received) == 1
