@@ -14,6 +14,9 @@ from erpmail.server.core.interceptor import RequestInterceptor
 from erpmail.server.core.secrets import SecretBox
 from erpmail.server.directory.servicer import DirectoryServicer
 from erpmail.server.directory.store import DirectoryStore
+from erpmail.server.incoming.receiver import Receiver
+from erpmail.server.incoming.servicer import ProcessingServicer
+from erpmail.server.incoming.store import IncomingStore
 from erpmail.server.outgoing.dispatcher import Dispatcher
 from erpmail.server.outgoing.service import OutgoingService
 from erpmail.server.outgoing.servicer import EmailServicer
@@ -30,6 +33,8 @@ from erpmail.v1 import (
     emails_pb2_grpc,
     preferences_pb2,
     preferences_pb2_grpc,
+    processing_pb2,
+    processing_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -42,6 +47,7 @@ SERVICE_NAMES = (
     preferences_pb2.DESCRIPTOR.services_by_name["PreferencesService"].full_name,
     emails_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name,
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
+    processing_pb2.DESCRIPTOR.services_by_name["ProcessingService"].full_name,
 )
 
 
@@ -111,11 +117,17 @@ class ErpmailServer:
         self.dispatcher = Dispatcher(
             self.emails, self.accounts, preferences, self.clock, self.settings.dispatch
         )
+        receiver = self.receiver = Receiver(
+            IncomingStore(self.db), self.accounts, preferences, self.clock
+        )
         outgoing = OutgoingService(
             self.emails, self.accounts, preferences, self.dispatcher, self.clock
         )
         accounts_pb2_grpc.add_AccountServiceServicer_to_server(
-            AccountServicer(self.accounts, self.clock, self.emails.account_problems), server
+            AccountServicer(
+                self.accounts, self.clock, self.emails.account_problems, receiver.receive_soon
+            ),
+            server,
         )
         preferences_pb2_grpc.add_PreferencesServiceServicer_to_server(
             PreferencesServicer(preferences), server
@@ -125,6 +137,9 @@ class ErpmailServer:
                 outgoing, EmailWatch(self.emails, outgoing, self.settings.watch_progress_interval)
             ),
             server,
+        )
+        processing_pb2_grpc.add_ProcessingServiceServicer_to_server(
+            ProcessingServicer(receiver, self.clock), server
         )
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
             DirectoryServicer(self.directory, self.clock), server
@@ -137,6 +152,7 @@ class ErpmailServer:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
             self._server = None
             await self.dispatcher.stop()
+            await self.receiver.stop()
         await self.db.close()
         log.info("stopped")
 

@@ -52,11 +52,17 @@ async def _no_problems() -> Mapping[str, SendProblem]:
 
 class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     def __init__(
-        self, store: AccountStore, clock: Clock, send_problems: SendProblems = _no_problems
+        self,
+        store: AccountStore,
+        clock: Clock,
+        send_problems: SendProblems = _no_problems,
+        receive_soon: Callable[[str], None] = lambda account_id: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._send_problems = send_problems
+        # "Fetch at once after creation": started in the background, the create returns first.
+        self._receive_soon = receive_soon
 
     async def _with_problems(self, accounts: list[pb.Account]) -> list[pb.Account]:
         problems = await self._send_problems()
@@ -83,6 +89,8 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         stored = await self._store.create(
             account, passwords, context.current().actor, self._clock.now()
         )
+        if account.content.fetch_on_create and account.usage.receives:
+            self._receive_soon(account.account_id)
         return pb.CreateAccountResponse(account=convert.to_proto(stored))
 
     async def GetAccount(

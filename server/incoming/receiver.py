@@ -1,0 +1,182 @@
+"""Receive all: fetch new mail for an account over IMAP or POP3, parse it and store it.
+
+Each fetched batch is stored with the cursor that follows it before the next batch is fetched,
+and messages are removed from the server (when the account says so) only after they are stored:
+a run that fails at any point has lost nothing and fetches again only what it did not store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from erpmail.server.accounts.endpoints import incoming_endpoint
+from erpmail.server.accounts.models import Account, IncomingProtocol
+from erpmail.server.accounts.probe import ServerEndpoint
+from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core.clock import Clock
+from erpmail.server.core.errors import FailedPrecondition
+from erpmail.server.core.tls import client_context
+from erpmail.server.incoming.fetch_imap import delete_uids, fetch_new, list_folders
+from erpmail.server.incoming.fetch_pop3 import delete_messages, fetch_new_pop3
+from erpmail.server.incoming.imap_connection import open_imap
+from erpmail.server.incoming.mapping import incoming_email
+from erpmail.server.incoming.pop3_client import Pop3Client
+from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.preferences.store import PreferencesStore
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 30.0
+_SECURITY = {"none": "none", "ssl_tls": "ssl", "starttls": "starttls"}
+
+
+@dataclass
+class Receipt:
+    account_id: str
+    fetched: int = 0
+    stored: int = 0
+    error: str = ""
+
+
+class Receiver:
+    def __init__(
+        self,
+        store: IncomingStore,
+        accounts: AccountStore,
+        preferences: PreferencesStore,
+        clock: Clock,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._preferences = preferences
+        self._clock = clock
+        self._timeout = timeout
+        self._background: set[asyncio.Task[None]] = set()
+
+    def receive_soon(self, account_id: str) -> None:
+        """Receives for the account in the background (its outcome is the account's receive
+        state); used for "fetch at once after creation"."""
+        task = asyncio.create_task(self._receive_quietly(account_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _receive_quietly(self, account_id: str) -> None:
+        try:
+            await self.receive([account_id])
+        except Exception as error:
+            log.warning("receiving after creation failed", extra={"error": _describe(error)})
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def receive(self, account_ids: list[str]) -> list[Receipt]:
+        if (await self._preferences.get()).suspend_processing:
+            raise FailedPrecondition(
+                "PROCESSING_SUSPENDED", "preferences", "email processing is suspended"
+            )
+        if not account_ids:
+            account_ids = [
+                s.account.account_id
+                for s in await self._accounts.page("", 100_000)
+                if s.account.usage.receives
+            ]
+        accounts = [(await self._accounts.get(i)).account for i in account_ids]
+        receipts = []
+        for account in accounts:
+            receipt = Receipt(account.account_id)
+            try:
+                await self._receive(account, receipt)
+            except Exception as error:  # one account's trouble does not stop the others
+                receipt.error = _describe(error)
+                log.warning(
+                    "receiving failed",
+                    extra={"account": account.account_id, "error": receipt.error},
+                )
+            await self._store.record_receipt(account.account_id, receipt.error, self._clock.now())
+            receipts.append(receipt)
+        return receipts
+
+    async def _receive(self, account: Account, receipt: Receipt) -> None:
+        passwords = await self._accounts.passwords(account.account_id)
+        endpoint = incoming_endpoint(account, passwords)
+        if endpoint is None:
+            raise FailedPrecondition(
+                "ACCOUNT_DOES_NOT_RECEIVE",
+                f"accounts/{account.account_id}",
+                "the account has no incoming server",
+            )
+        if account.incoming.protocol is IncomingProtocol.IMAP:
+            await self._receive_imap(account, endpoint, receipt)
+        else:
+            await self._receive_pop3(account, endpoint, receipt)
+
+    async def _receive_imap(
+        self, account: Account, endpoint: ServerEndpoint, receipt: Receipt
+    ) -> None:
+        conn = await open_imap(
+            endpoint.host,
+            endpoint.port,
+            security=_SECURITY[endpoint.security.value],  # type: ignore[arg-type]
+            ssl_context=client_context(account.trusted_certificate_pem),
+            timeout=self._timeout,
+        )
+        try:
+            await conn.login(endpoint.username, endpoint.password)
+            cursors = await self._store.cursors(account.account_id)
+            for folder in await list_folders(conn, account.incoming.root_folder):
+                async for batch in fetch_new(
+                    conn,
+                    folder,
+                    cursors.get(folder),
+                    since=account.content.fetch_after,
+                    timeout=self._timeout,
+                ):
+                    emails = [incoming_email(m.raw, account) for m in batch.messages]
+                    receipt.fetched += len(emails)
+                    receipt.stored += await self._store.save(
+                        account.account_id, emails, self._clock.now(), cursor=batch.cursor
+                    )
+                    if account.content.remove_from_server:
+                        uids = [m.uid for m in batch.messages]
+                        await delete_uids(conn, folder, uids, uidvalidity=batch.uidvalidity)
+        finally:
+            await conn.logout(timeout=2.0)
+
+    async def _receive_pop3(
+        self, account: Account, endpoint: ServerEndpoint, receipt: Receipt
+    ) -> None:
+        client = Pop3Client(timeout=self._timeout)
+        await client.connect(
+            endpoint.host,
+            endpoint.port,
+            security=_SECURITY[endpoint.security.value],  # type: ignore[arg-type]
+            ssl_context=client_context(account.trusted_certificate_pem),
+            timeout=self._timeout,
+        )
+        try:
+            await client.login(endpoint.username, endpoint.password)
+            seen = await self._store.pop3_seen(account.account_id)
+            async for batch in fetch_new_pop3(client, seen, timeout=self._timeout):
+                emails = [incoming_email(m.raw, account) for m in batch.messages]
+                receipt.fetched += len(emails)
+                receipt.stored += await self._store.save(
+                    account.account_id,
+                    emails,
+                    self._clock.now(),
+                    uidls=[m.uidl for m in batch.messages],
+                )
+                if account.content.remove_from_server:
+                    await delete_messages(client, [m.number for m in batch.messages])
+            # POP3 applies deletions at QUIT, after everything above is stored.
+            await client.quit()
+        finally:
+            client.close()
+
+
+def _describe(error: Exception) -> str:
+    return str(error) or type(error).__name__

@@ -1,0 +1,144 @@
+"""Where received mail and the receive cursors are kept.
+
+A batch of fetched messages and the cursor that follows it (IMAP folder UID, POP3 UIDLs) are
+written in one transaction: a run that dies mid-way fetches again exactly what was not stored.
+The unique (account, Message-ID) index is the backstop that keeps a resynchronised folder from
+storing a message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+from erpmail.server.core.db import Database
+from erpmail.server.incoming.sync import FolderCursor
+from erpmail.server.outgoing.models import Address, Content, Direction, Status
+from erpmail.server.outgoing.store import content_json, record_changes, write_parts
+
+
+@dataclass
+class IncomingEmail:
+    message_id: str
+    sender: Address | None
+    content: Content
+    status: Status
+    error: str
+    raw: bytes
+
+
+class IncomingStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def cursors(self, account_id: str) -> dict[str, FolderCursor]:
+        rows = await self._db.fetch_all(
+            "SELECT folder, uidvalidity, last_uid FROM imap_folders WHERE account_id = ?",
+            (account_id,),
+        )
+        return {r[0]: FolderCursor(r[0], r[1], r[2]) for r in rows}
+
+    async def pop3_seen(self, account_id: str) -> set[str]:
+        rows = await self._db.fetch_all(
+            "SELECT uidl FROM pop3_seen WHERE account_id = ?", (account_id,)
+        )
+        return {r[0] for r in rows}
+
+    async def save(
+        self,
+        account_id: str,
+        emails: Sequence[IncomingEmail],
+        now: datetime,
+        *,
+        cursor: FolderCursor | None = None,
+        uidls: Sequence[str] = (),
+    ) -> int:
+        """Stores the emails not stored before (by Message-ID) and moves the cursor, at once.
+        Returns how many were new."""
+        async with self._db.write() as conn:
+            new = await _unseen(conn, account_id, emails)
+            if new:
+                async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor_:
+                    row = await cursor_.fetchone()
+                first = (int(row[0]) if row else 0) + 1
+                numbered = list(enumerate(new, start=first))
+                await _insert(conn, account_id, numbered, now)
+            if cursor is not None:
+                await conn.execute(
+                    "INSERT INTO imap_folders (account_id, folder, uidvalidity, last_uid)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, folder) DO UPDATE SET"
+                    " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+                    (account_id, cursor.folder, cursor.uidvalidity, cursor.last_uid),
+                )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO pop3_seen (account_id, uidl) VALUES (?, ?)",
+                [(account_id, uidl) for uidl in uidls],
+            )
+        return len(new)
+
+    async def record_receipt(self, account_id: str, error: str, now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO account_receive_state (account_id, last_receive_time, error)"
+                " VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET"
+                " last_receive_time = excluded.last_receive_time, error = excluded.error",
+                (account_id, now.isoformat(), error),
+            )
+
+
+async def _unseen(
+    conn: aiosqlite.Connection, account_id: str, emails: Sequence[IncomingEmail]
+) -> list[IncomingEmail]:
+    """The emails whose Message-ID the account has not stored, each Message-ID once."""
+    ids = list({e.message_id for e in emails})
+    known: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        async with conn.execute(
+            "SELECT message_id FROM emails WHERE direction = 'incoming' AND account_id = ?"
+            f" AND message_id IN ({','.join('?' * len(chunk))})",
+            (account_id, *chunk),
+        ) as cursor:
+            known.update(r[0] for r in await cursor.fetchall())
+    new = []
+    for email in emails:
+        if email.message_id not in known:
+            known.add(email.message_id)
+            new.append(email)
+    return new
+
+
+async def _insert(
+    conn: aiosqlite.Connection,
+    account_id: str,
+    emails: Sequence[tuple[int, IncomingEmail]],
+    now: datetime,
+) -> None:
+    stamp = now.isoformat()
+    await conn.executemany(
+        "INSERT INTO emails (id, account_id, direction, status, message_id, tracking_tag,"
+        " content, raw, created_by, error, from_address, from_name, create_time, update_time)"
+        " VALUES (?, ?, 'incoming', ?, ?, '', ?, ?, 'system', ?, ?, ?, ?, ?)",
+        [
+            (
+                email_id,
+                account_id,
+                e.status.value,
+                e.message_id,
+                content_json(e.content),
+                e.raw,
+                e.error,
+                e.sender.address if e.sender else "",
+                e.sender.name if e.sender else "",
+                stamp,
+                stamp,
+            )
+            for email_id, e in emails
+        ],
+    )
+    await write_parts(conn, [(email_id, e.content) for email_id, e in emails])
+    await record_changes(
+        conn, [(i, account_id, e.status) for i, e in emails], now, Direction.INCOMING
+    )
