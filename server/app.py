@@ -118,7 +118,7 @@ class ErpmailServer:
             self.emails, self.accounts, preferences, self.clock, self.settings.dispatch
         )
         receiver = self.receiver = Receiver(
-            IncomingStore(self.db), self.accounts, preferences, self.clock
+            IncomingStore(self.db, self.emails.notify), self.accounts, preferences, self.clock
         )
         outgoing = OutgoingService(
             self.emails, self.accounts, preferences, self.dispatcher, self.clock

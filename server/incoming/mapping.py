@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from erpmail.server.accounts.models import Account
+from erpmail.server.incoming.bounces import bounce_of
 from erpmail.server.incoming.parse import ParsedAddress, parse_message
 from erpmail.server.incoming.store import IncomingEmail
 from erpmail.server.outgoing.models import Address, Attachment, Content, Header, Status
@@ -41,6 +42,7 @@ def incoming_email(raw: bytes, account: Account) -> IncomingEmail:
         status=status,
         error="; ".join(notes),
         raw=raw,
+        bounce=bounce_of(parsed),
     )
 
 

@@ -4,18 +4,31 @@ A batch of fetched messages and the cursor that follows it (IMAP folder UID, POP
 written in one transaction: a run that dies mid-way fetches again exactly what was not stored.
 The unique (account, Message-ID) index is the backstop that keeps a resynchronised folder from
 storing a message twice.
+
+A delivery status notification stored for the first time marks the recipients it reports failed
+on the outgoing email it is about, in the same transaction: a batch fetched again stores nothing
+new, so no bounce is ever applied twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 from erpmail.server.core.db import Database
+from erpmail.server.incoming.bounces import Bounce, apply_bounce
 from erpmail.server.incoming.sync import FolderCursor
-from erpmail.server.outgoing.models import Address, Content, Direction, Status
+from erpmail.server.outgoing.models import (
+    Address,
+    Content,
+    Direction,
+    Recipient,
+    RecipientKind,
+    RecipientStatus,
+    Status,
+)
 from erpmail.server.outgoing.store import content_json, record_changes, write_parts
 
 
@@ -27,11 +40,14 @@ class IncomingEmail:
     status: Status
     error: str
     raw: bytes
+    bounce: Bounce | None = None  # a delivery status notification about one of our emails
 
 
 class IncomingStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, changed: Callable[[], Awaitable[None]]) -> None:
         self._db = db
+        # Wakes the watch stream: received email (and bounces) are changes it reports.
+        self._changed = changed
 
     async def cursors(self, account_id: str) -> dict[str, FolderCursor]:
         rows = await self._db.fetch_all(
@@ -65,6 +81,9 @@ class IncomingStore:
                 first = (int(row[0]) if row else 0) + 1
                 numbered = list(enumerate(new, start=first))
                 await _insert(conn, account_id, numbered, now)
+                for email in new:
+                    if email.bounce is not None:
+                        await _apply_bounce(conn, account_id, email.bounce, now)
             if cursor is not None:
                 await conn.execute(
                     "INSERT INTO imap_folders (account_id, folder, uidvalidity, last_uid)"
@@ -76,6 +95,8 @@ class IncomingStore:
                 "INSERT OR IGNORE INTO pop3_seen (account_id, uidl) VALUES (?, ?)",
                 [(account_id, uidl) for uidl in uidls],
             )
+        if new:
+            await self._changed()
         return len(new)
 
     async def record_receipt(self, account_id: str, error: str, now: datetime) -> None:
@@ -142,3 +163,44 @@ async def _insert(
     await record_changes(
         conn, [(i, account_id, e.status) for i, e in emails], now, Direction.INCOMING
     )
+
+
+async def _apply_bounce(
+    conn: aiosqlite.Connection, account_id: str, bounce: Bounce, now: datetime
+) -> None:
+    """Marks the failed recipients of the account's outgoing email the bounce is about; an email
+    of another account, or none, is left alone."""
+    async with conn.execute(
+        "SELECT id, status, error FROM emails WHERE account_id = ? AND direction = 'outgoing'"
+        " AND message_id = ?",
+        (account_id, bounce.original_message_id),
+    ) as cursor:
+        found = list(await cursor.fetchall())
+    for email_id, status, error in found:
+        async with conn.execute(
+            "SELECT address, kind, status FROM email_recipients WHERE email_id = ?"
+            " ORDER BY position",
+            (email_id,),
+        ) as cursor:
+            recipients = [
+                Recipient(r[0], RecipientKind(r[1]), status=RecipientStatus(r[2]))
+                for r in await cursor.fetchall()
+            ]
+        update = apply_bounce(recipients, error, bounce)
+        if update is None:
+            continue
+        await conn.executemany(
+            "UPDATE email_recipients SET status = 'refused', reply_code = ?,"
+            " enhanced_status = ?, reply_text = ?"
+            " WHERE email_id = ? AND lower(address) = lower(?) AND status = 'accepted'",
+            [
+                (r.reply.code, r.reply.enhanced_status, r.reply.text, email_id, r.address)
+                for r in update.refusals
+            ],
+        )
+        await conn.execute(
+            "UPDATE emails SET some_recipients_failed = 1, error = ?, update_time = ? WHERE id = ?",
+            (update.error, now.isoformat(), email_id),
+        )
+        # The watch stream hears of it; the status is unchanged (the email was sent).
+        await record_changes(conn, [(email_id, account_id, Status(status))], now)

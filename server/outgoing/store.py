@@ -531,6 +531,10 @@ class EmailStore:
                 (keep,),
             )
 
+    async def notify(self) -> None:
+        """Wakes the watchers after a change committed elsewhere (received email)."""
+        await self._notify()
+
     async def _notify(self) -> None:
         async with self.changed:
             self.version += 1
