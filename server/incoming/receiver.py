@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from erpmail.server.accounts.endpoints import incoming_endpoint
@@ -24,6 +25,7 @@ from erpmail.server.incoming.imap_connection import open_imap
 from erpmail.server.incoming.mapping import incoming_email
 from erpmail.server.incoming.pop3_client import Pop3Client
 from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.incoming.sync import FolderCursor
 from erpmail.server.preferences.store import PreferencesStore
 
 log = logging.getLogger(__name__)
@@ -136,16 +138,29 @@ class Receiver:
                     since=account.content.fetch_after,
                     timeout=self._timeout,
                 ):
-                    emails = [incoming_email(m.raw, account) for m in batch.messages]
-                    receipt.fetched += len(emails)
-                    receipt.stored += await self._store.save(
-                        account.account_id, emails, self._clock.now(), cursor=batch.cursor
-                    )
+                    raws = [m.raw for m in batch.messages]
+                    await self._store_batch(account, raws, receipt, cursor=batch.cursor)
                     if account.content.remove_from_server:
                         uids = [m.uid for m in batch.messages]
                         await delete_uids(conn, folder, uids, uidvalidity=batch.uidvalidity)
         finally:
             await conn.logout(timeout=2.0)
+
+    async def _store_batch(
+        self,
+        account: Account,
+        raws: list[bytes],
+        receipt: Receipt,
+        *,
+        cursor: FolderCursor | None = None,
+        uidls: Sequence[str] = (),
+    ) -> None:
+        """Parses a fetched batch and stores it with the position it brings the account to."""
+        emails = [incoming_email(raw, account) for raw in raws]
+        receipt.fetched += len(emails)
+        receipt.stored += await self._store.save(
+            account.account_id, emails, self._clock.now(), cursor=cursor, uidls=uidls
+        )
 
     async def _receive_pop3(
         self, account: Account, endpoint: ServerEndpoint, receipt: Receipt
@@ -162,14 +177,8 @@ class Receiver:
             await client.login(endpoint.username, endpoint.password)
             seen = await self._store.pop3_seen(account.account_id)
             async for batch in fetch_new_pop3(client, seen, timeout=self._timeout):
-                emails = [incoming_email(m.raw, account) for m in batch.messages]
-                receipt.fetched += len(emails)
-                receipt.stored += await self._store.save(
-                    account.account_id,
-                    emails,
-                    self._clock.now(),
-                    uidls=[m.uidl for m in batch.messages],
-                )
+                raws = [m.raw for m in batch.messages]
+                await self._store_batch(account, raws, receipt, uidls=batch.uidls)
                 if account.content.remove_from_server:
                     await delete_messages(client, [m.number for m in batch.messages])
             # POP3 applies deletions at QUIT, after everything above is stored.
