@@ -36,9 +36,10 @@ from erpmail.server.incoming.sync import (
 
 INBOX = "INBOX"
 DEFAULT_BATCH_SIZE = 200
-# aioimaplib reads a received chunk recursively, two levels per message: a FETCH answer of many
-# more messages can exceed Python's recursion limit and lose the connection.
-MAX_BATCH_SIZE = 250
+# ImapProtocol reads an answer in a loop, so the stack no longer bounds a batch (aioimaplib's
+# recursion failed from about 450 messages). The cap bounds what one batch holds in memory, every
+# body at once, and the length of its UID FETCH line when the UIDs are far apart.
+MAX_BATCH_SIZE = 2000
 FETCH_ITEMS = "(UID INTERNALDATE BODY.PEEK[])"  # PEEK: fetching must not set \Seen
 DELETE_CHUNK = 500  # UIDs per STORE / UID EXPUNGE, to keep command lines short
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

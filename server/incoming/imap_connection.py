@@ -11,10 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar, cast
 
-from aioimaplib.aioimaplib import Command, IMAP4ClientProtocol, extract_exists, quoted
+from aioimaplib.aioimaplib import (
+    CRLF,
+    Command,
+    IMAP4ClientProtocol,
+    IncompleteRead,
+    extract_exists,
+    literal_data_re,
+    quoted,
+)
 from erpmail.server.core.tls import client_context
 
 Security = Literal["none", "ssl", "starttls"]
@@ -39,7 +47,9 @@ class ImapProtocol(IMAP4ClientProtocol):  # type: ignore[misc]  # aioimaplib is 
     """aioimaplib's protocol, remembering the greeting and turning silence into an answer.
 
     `trouble` resolves with a reason when the connection drops or the greeting is refused, the
-    cases where aioimaplib would leave a waiting command unanswered.
+    cases where aioimaplib would leave a waiting command unanswered. Received data is read in a
+    loop: aioimaplib recurses once per line, so a large answer (a FETCH of some 450 messages, a
+    LIST of some 900 folders) would exceed Python's recursion limit and lose the connection.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -51,6 +61,50 @@ class ImapProtocol(IMAP4ClientProtocol):  # type: ignore[misc]  # aioimaplib is 
         self.starttls_tag = ""
         self.cleartext_after_starttls = False
         self._starttls_answered = False
+
+    def _handle_responses(
+        self,
+        data: bytes,
+        line_handler: Callable[[bytes, Any], Any],
+        current_cmd: Any = None,
+    ) -> None:
+        """aioimaplib's reader of received data, step for step, as a loop instead of recursion.
+
+        Each pass takes what the command in progress (`current_cmd`) still awaits of a literal,
+        then one line; that line's command stays current while it announces a literal or (FETCH)
+        awaits more of its answer. Data ending mid-line or mid-literal raises IncompleteRead,
+        which aioimaplib's data_received keeps for the next chunk. The data is read at an offset
+        rather than cut after each line, which would copy the rest of a large chunk every time.
+        """
+        view = memoryview(data)
+        end = len(data)
+        start = 0
+        while start < end:
+            if current_cmd is not None and current_cmd.wait_literal_data():
+                # It takes its literal's bytes and hands back the rest, a view: no copy.
+                start = end - len(current_cmd.append_literal_data(view[start:]))
+                if current_cmd.wait_literal_data():
+                    raise IncompleteRead(current_cmd)
+            line_end = data.find(CRLF, start)
+            if line_end < 0:
+                raise IncompleteRead(current_cmd, data[start:])
+            line = data[start:line_end]
+            start = line_end + len(CRLF)
+            cmd = line_handler(line, current_cmd)
+            literal = literal_data_re.match(line)
+            if literal:
+                if cmd is None:  # a literal nobody awaits is read, then dropped
+                    cmd = Command("NIL", "unused")
+                cmd.begin_literal_data(int(literal.group("size")))
+                current_cmd = cmd
+            elif cmd is not None and cmd.wait_data():
+                current_cmd = cmd
+            else:
+                current_cmd = None
+        if self.pending_sync_command is not None:
+            self.pending_sync_command.flush()
+        if current_cmd is not None and current_cmd.wait_data():
+            raise IncompleteRead(current_cmd)
 
     def _handle_line(self, line: bytes, current_cmd: Any) -> Any:
         if self._starttls_answered:
