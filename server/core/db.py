@@ -60,12 +60,15 @@ class Database:
             await conn.commit()
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._require(self._reader).execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._require(self._reader).execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        # Executed and read in one step on the connection's thread: a cursor left open between
+        # two awaits would keep its read transaction open, and every other read on the shared
+        # connection would see that old snapshot instead of what was just committed.
+        rows = await self._require(self._reader).execute_fetchall(sql, tuple(params))
+        return list(rows)
 
     @staticmethod
     def _require(conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
