@@ -306,8 +306,10 @@ class EmailStore:
 
     async def due_accounts(self, now: datetime) -> list[str]:
         rows = await self._db.fetch_all(
-            "SELECT DISTINCT account_id FROM emails"
-            " WHERE status = 'pending' AND direction = 'outgoing' AND next_attempt_time <= ?",
+            # One index seek per account rather than a scan of every due email.
+            "SELECT account_id FROM accounts a WHERE EXISTS (SELECT 1 FROM emails e"
+            " WHERE e.account_id = a.account_id AND e.status = 'pending'"
+            " AND e.direction = 'outgoing' AND e.next_attempt_time <= ?)",
             (now.isoformat(),),
         )
         return [r[0] for r in rows]
@@ -514,7 +516,11 @@ class EmailStore:
 
     async def revisions(self) -> tuple[int, int]:
         """(oldest kept, newest) revision of the change feed; (0, 0) when empty."""
-        row = await self._db.fetch_one("SELECT MIN(revision), MAX(revision) FROM email_changes")
+        # Separate subqueries: SQLite finds a lone MIN or MAX by the key, both together by a scan.
+        row = await self._db.fetch_one(
+            "SELECT (SELECT MIN(revision) FROM email_changes),"
+            " (SELECT MAX(revision) FROM email_changes)"
+        )
         if row is None or row[0] is None:
             seq = await self._db.fetch_one(
                 "SELECT seq FROM sqlite_sequence WHERE name = 'email_changes'"
