@@ -6,6 +6,7 @@ from erpmail.server.accounts.models import Account
 from erpmail.server.incoming.bounces import bounce_of
 from erpmail.server.incoming.parse import ParsedAddress, parse_message
 from erpmail.server.incoming.store import IncomingEmail
+from erpmail.server.incoming.threading import ThreadKeys
 from erpmail.server.outgoing.models import Address, Attachment, Content, Header, Status
 
 
@@ -43,6 +44,12 @@ def incoming_email(raw: bytes, account: Account) -> IncomingEmail:
         error="; ".join(notes),
         raw=raw,
         bounce=bounce_of(parsed),
+        # Only processed mail is matched to its thread.
+        thread_keys=(
+            ThreadKeys(parsed.in_reply_to, parsed.references, parsed.subject)
+            if account.processing.activate
+            else None
+        ),
     )
 
 

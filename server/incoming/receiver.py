@@ -26,6 +26,7 @@ from erpmail.server.incoming.mapping import incoming_email
 from erpmail.server.incoming.pop3_client import Pop3Client
 from erpmail.server.incoming.store import IncomingStore
 from erpmail.server.incoming.sync import FolderCursor
+from erpmail.server.incoming.threading import TagFormat
 from erpmail.server.preferences.store import PreferencesStore
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ class Receiver:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def receive(self, account_ids: list[str]) -> list[Receipt]:
-        if (await self._preferences.get()).suspend_processing:
+        preferences = await self._preferences.get()
+        if preferences.suspend_processing:
             raise FailedPrecondition(
                 "PROCESSING_SUSPENDED", "preferences", "email processing is suspended"
             )
@@ -88,11 +90,12 @@ class Receiver:
                 if s.account.usage.receives
             ]
         accounts = [(await self._accounts.get(i)).account for i in account_ids]
+        tags = TagFormat(preferences.email_tag_prefix, preferences.email_tag_suffix)
         receipts = []
         for account in accounts:
             receipt = Receipt(account.account_id)
             try:
-                await self._receive(account, receipt)
+                await self._receive(account, receipt, tags)
             except Exception as error:  # one account's trouble does not stop the others
                 receipt.error = _describe(error)
                 log.warning(
@@ -103,7 +106,7 @@ class Receiver:
             receipts.append(receipt)
         return receipts
 
-    async def _receive(self, account: Account, receipt: Receipt) -> None:
+    async def _receive(self, account: Account, receipt: Receipt, tags: TagFormat) -> None:
         passwords = await self._accounts.passwords(account.account_id)
         endpoint = incoming_endpoint(account, passwords)
         if endpoint is None:
@@ -113,12 +116,12 @@ class Receiver:
                 "the account has no incoming server",
             )
         if account.incoming.protocol is IncomingProtocol.IMAP:
-            await self._receive_imap(account, endpoint, receipt)
+            await self._receive_imap(account, endpoint, receipt, tags)
         else:
-            await self._receive_pop3(account, endpoint, receipt)
+            await self._receive_pop3(account, endpoint, receipt, tags)
 
     async def _receive_imap(
-        self, account: Account, endpoint: ServerEndpoint, receipt: Receipt
+        self, account: Account, endpoint: ServerEndpoint, receipt: Receipt, tags: TagFormat
     ) -> None:
         conn = await open_imap(
             endpoint.host,
@@ -139,7 +142,7 @@ class Receiver:
                     timeout=self._timeout,
                 ):
                     raws = [m.raw for m in batch.messages]
-                    await self._store_batch(account, raws, receipt, cursor=batch.cursor)
+                    await self._store_batch(account, raws, receipt, tags, cursor=batch.cursor)
                     if account.content.remove_from_server:
                         uids = [m.uid for m in batch.messages]
                         await delete_uids(conn, folder, uids, uidvalidity=batch.uidvalidity)
@@ -151,6 +154,7 @@ class Receiver:
         account: Account,
         raws: list[bytes],
         receipt: Receipt,
+        tags: TagFormat,
         *,
         cursor: FolderCursor | None = None,
         uidls: Sequence[str] = (),
@@ -159,11 +163,11 @@ class Receiver:
         emails = [incoming_email(raw, account) for raw in raws]
         receipt.fetched += len(emails)
         receipt.stored += await self._store.save(
-            account.account_id, emails, self._clock.now(), cursor=cursor, uidls=uidls
+            account.account_id, emails, self._clock.now(), cursor=cursor, uidls=uidls, tags=tags
         )
 
     async def _receive_pop3(
-        self, account: Account, endpoint: ServerEndpoint, receipt: Receipt
+        self, account: Account, endpoint: ServerEndpoint, receipt: Receipt, tags: TagFormat
     ) -> None:
         client = Pop3Client(timeout=self._timeout)
         await client.connect(
@@ -178,7 +182,7 @@ class Receiver:
             seen = await self._store.pop3_seen(account.account_id)
             async for batch in fetch_new_pop3(client, seen, timeout=self._timeout):
                 raws = [m.raw for m in batch.messages]
-                await self._store_batch(account, raws, receipt, uidls=batch.uidls)
+                await self._store_batch(account, raws, receipt, tags, uidls=batch.uidls)
                 if account.content.remove_from_server:
                     await delete_messages(client, [m.number for m in batch.messages])
             # POP3 applies deletions at QUIT, after everything above is stored.

@@ -5,6 +5,10 @@ written in one transaction: a run that dies mid-way fetches again exactly what w
 The unique (account, Message-ID) index is the backstop that keeps a resynchronised folder from
 storing a message twice.
 
+An email received for an account that processes incoming mail is matched to its thread (see
+threading.py) in the same transaction, before it is written: it takes the thread's related entity
+and owners, and records which email it threads to.
+
 A delivery status notification stored for the first time marks the recipients it reports failed
 on the outgoing email it is about, in the same transaction: a batch fetched again stores nothing
 new, so no bounce is ever applied twice.
@@ -17,9 +21,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
+from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.incoming.bounces import Bounce, apply_bounce
 from erpmail.server.incoming.sync import FolderCursor
+from erpmail.server.incoming.threading import (
+    TagFormat,
+    ThreadEmail,
+    ThreadKeys,
+    choose_thread,
+    message_ids_to_look_up,
+    tag_numbers,
+    threaded,
+)
 from erpmail.server.outgoing.models import (
     Address,
     Content,
@@ -41,6 +55,9 @@ class IncomingEmail:
     error: str
     raw: bytes
     bounce: Bounce | None = None  # a delivery status notification about one of our emails
+    # Set when the account processes incoming mail: what may match the email to its thread.
+    thread_keys: ThreadKeys | None = None
+    thread_email_id: int | None = None  # filled in by the store
 
 
 class IncomingStore:
@@ -70,8 +87,10 @@ class IncomingStore:
         *,
         cursor: FolderCursor | None = None,
         uidls: Sequence[str] = (),
+        tags: TagFormat | None = None,
     ) -> int:
         """Stores the emails not stored before (by Message-ID) and moves the cursor, at once.
+        `tags` is the preferences' tracking tag format, for matching by subject.
         Returns how many were new."""
         async with self._db.write() as conn:
             new = await _unseen(conn, account_id, emails)
@@ -80,6 +99,7 @@ class IncomingStore:
                     row = await cursor_.fetchone()
                 first = (int(row[0]) if row else 0) + 1
                 numbered = list(enumerate(new, start=first))
+                await _thread(conn, account_id, numbered, tags)
                 await _insert(conn, account_id, numbered, now)
                 for email in new:
                     if email.bounce is not None:
@@ -140,8 +160,8 @@ async def _insert(
     stamp = now.isoformat()
     await conn.executemany(
         "INSERT INTO emails (id, account_id, direction, status, message_id, tracking_tag,"
-        " content, raw, created_by, error, from_address, from_name, create_time, update_time)"
-        " VALUES (?, ?, 'incoming', ?, ?, '', ?, ?, 'system', ?, ?, ?, ?, ?)",
+        " content, raw, created_by, error, from_address, from_name, thread_email_id, create_time,"
+        " update_time) VALUES (?, ?, 'incoming', ?, ?, '', ?, ?, 'system', ?, ?, ?, ?, ?, ?)",
         [
             (
                 email_id,
@@ -153,6 +173,7 @@ async def _insert(
                 e.error,
                 e.sender.address if e.sender else "",
                 e.sender.name if e.sender else "",
+                e.thread_email_id,
                 stamp,
                 stamp,
             )
@@ -162,6 +183,75 @@ async def _insert(
     await write_parts(conn, [(email_id, e.content) for email_id, e in emails])
     await record_changes(
         conn, [(i, account_id, e.status) for i, e in emails], now, Direction.INCOMING
+    )
+
+
+async def _thread(
+    conn: aiosqlite.Connection,
+    account_id: str,
+    emails: Sequence[tuple[int, IncomingEmail]],
+    tags: TagFormat | None,
+) -> None:
+    """Matches each email that carries thread keys to its thread and takes on what the thread
+    passes on. An earlier email of the same batch may be the thread of a later one."""
+    batch: dict[str, ThreadEmail] = {}
+    for email_id, email in emails:
+        keys = email.thread_keys
+        if keys is not None:
+            ids = message_ids_to_look_up(keys)
+            by_message_id = {i: batch[i] for i in ids if i in batch}
+            by_message_id.update(await _by_message_id(conn, account_id, ids))
+            numbers = tag_numbers(keys.subject, tags)
+            by_number = await _by_number(conn, account_id, numbers)
+            thread = choose_thread(keys, tags, by_message_id, by_number)
+            if thread is not None:
+                email.content = threaded(email.content, thread)
+                email.thread_email_id = thread.email_id
+        # Setdefault: the first email stored under a Message-ID is the one others thread to.
+        batch.setdefault(email.message_id, _thread_email(email_id, "", email.content))
+
+
+_CANDIDATES = "SELECT id, message_id, tracking_tag, content FROM emails WHERE account_id = ?"
+
+
+async def _by_message_id(
+    conn: aiosqlite.Connection, account_id: str, message_ids: Sequence[str]
+) -> dict[str, ThreadEmail]:
+    if not message_ids:
+        return {}
+    # The outgoing email first where a copy of it was also received, then the oldest.
+    async with conn.execute(
+        f"{_CANDIDATES} AND message_id IN ({','.join('?' * len(message_ids))})"
+        " ORDER BY direction = 'outgoing' DESC, id",
+        (account_id, *message_ids),
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    found: dict[str, ThreadEmail] = {}
+    for row in rows:
+        found.setdefault(row[1], _thread_email(row[0], row[2], serde.loads(Content, row[3])))
+    return found
+
+
+async def _by_number(
+    conn: aiosqlite.Connection, account_id: str, numbers: Sequence[int]
+) -> dict[int, ThreadEmail]:
+    if not numbers:
+        return {}
+    async with conn.execute(
+        f"{_CANDIDATES} AND id IN ({','.join('?' * len(numbers))})",
+        (account_id, *numbers),
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    return {row[0]: _thread_email(row[0], row[2], serde.loads(Content, row[3])) for row in rows}
+
+
+def _thread_email(email_id: int, tracking_tag: str, content: Content) -> ThreadEmail:
+    return ThreadEmail(
+        email_id=email_id,
+        tracking_tag=tracking_tag,
+        related_entity=content.related_entity,
+        owner_id=content.owner_id,
+        work_group_id=content.work_group_id,
     )
 
 

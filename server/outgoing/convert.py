@@ -165,4 +165,6 @@ def to_proto(e: StoredEmail, sender: m.Address, with_content: bool = True) -> pb
         message.next_attempt_time.CopyFrom(timestamp(e.next_attempt_time))
     if e.sent_time is not None:
         message.sent_time.CopyFrom(timestamp(e.sent_time))
+    if e.thread_email_id is not None:
+        message.thread_email_id = str(e.thread_email_id)
     return message

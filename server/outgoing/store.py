@@ -75,6 +75,8 @@ class StoredEmail:
     sent_time: datetime | None
     # Incoming email: who sent it (outgoing email is sent from its account's address).
     sender: Address | None = None
+    # Incoming email matched to its thread: the email it threads to.
+    thread_email_id: int | None = None
     recipients: list[Recipient] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -560,7 +562,7 @@ class EmailStore:
 
 _SELECT = """SELECT id, account_id, direction, status, message_id, tracking_tag, content,
 created_by, failed_attempts, next_attempt_time, error, some_recipients_failed, create_time,
-update_time, sent_time, from_address, from_name FROM emails"""
+update_time, sent_time, from_address, from_name, thread_email_id FROM emails"""
 
 
 def _email(row: aiosqlite.Row) -> StoredEmail:
@@ -581,6 +583,7 @@ def _email(row: aiosqlite.Row) -> StoredEmail:
         update_time=datetime.fromisoformat(row["update_time"]),
         sent_time=_time(row["sent_time"]),
         sender=Address(row["from_address"], row["from_name"]) if row["from_address"] else None,
+        thread_email_id=row["thread_email_id"],
     )
 
 
