@@ -117,11 +117,17 @@ class ErpmailServer:
         self.dispatcher = Dispatcher(
             self.emails, self.accounts, preferences, self.clock, self.settings.dispatch
         )
-        receiver = self.receiver = Receiver(
-            IncomingStore(self.db, self.emails.notify), self.accounts, preferences, self.clock
-        )
         outgoing = OutgoingService(
             self.emails, self.accounts, preferences, self.dispatcher, self.clock
+        )
+        # Processed incoming mail is forwarded through the outgoing queue.
+        receiver = self.receiver = Receiver(
+            IncomingStore(self.db, self.emails.notify),
+            self.accounts,
+            preferences,
+            self.clock,
+            outgoing=outgoing,
+            directory=self.directory,
         )
         accounts_pb2_grpc.add_AccountServiceServicer_to_server(
             AccountServicer(

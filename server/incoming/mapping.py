@@ -44,6 +44,8 @@ def incoming_email(raw: bytes, account: Account) -> IncomingEmail:
         error="; ".join(notes),
         raw=raw,
         bounce=bounce_of(parsed),
+        date=parsed.date,
+        automated=parsed.auto_submitted or parsed.is_delivery_report,
         # Only processed mail is matched to its thread.
         thread_keys=(
             ThreadKeys(parsed.in_reply_to, parsed.references, parsed.subject)

@@ -3,6 +3,11 @@
 Each fetched batch is stored with the cursor that follows it before the next batch is fetched,
 and messages are removed from the server (when the account says so) only after they are stored:
 a run that fails at any point has lost nothing and fetches again only what it did not store.
+
+For an account that processes incoming mail, each newly stored batch is then processed: an answer
+in a known thread is forwarded to the thread's employees (forwarding.py decides who and what; the
+forward is an ordinary outgoing email of the account), and the email becomes processed, or failed
+with the reason. Only newly stored emails are processed, so nothing is forwarded twice.
 """
 
 from __future__ import annotations
@@ -17,16 +22,26 @@ from erpmail.server.accounts.models import Account, IncomingProtocol
 from erpmail.server.accounts.probe import ServerEndpoint
 from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.errors import FailedPrecondition
+from erpmail.server.core.errors import FailedPrecondition, NotFound
 from erpmail.server.core.tls import client_context
+from erpmail.server.directory.models import Employee
+from erpmail.server.directory.store import DirectoryStore
 from erpmail.server.incoming.fetch_imap import delete_uids, fetch_new, list_folders
 from erpmail.server.incoming.fetch_pop3 import delete_messages, fetch_new_pop3
+from erpmail.server.incoming.forwarding import (
+    Received,
+    forward_content,
+    forward_recipients,
+    should_forward,
+)
 from erpmail.server.incoming.imap_connection import open_imap
 from erpmail.server.incoming.mapping import incoming_email
 from erpmail.server.incoming.pop3_client import Pop3Client
-from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.incoming.store import IncomingEmail, IncomingStore
 from erpmail.server.incoming.sync import FolderCursor
 from erpmail.server.incoming.threading import TagFormat
+from erpmail.server.outgoing.models import Status
+from erpmail.server.outgoing.service import CreateRequest, OutgoingService
 from erpmail.server.preferences.store import PreferencesStore
 
 log = logging.getLogger(__name__)
@@ -51,8 +66,14 @@ class Receiver:
         preferences: PreferencesStore,
         clock: Clock,
         timeout: float = TIMEOUT,
+        *,
+        outgoing: OutgoingService | None = None,
+        directory: DirectoryStore | None = None,
     ) -> None:
         self._store = store
+        # Without them (a receive-only setup) received mail is stored but not forwarded.
+        self._outgoing = outgoing
+        self._directory = directory
         self._accounts = accounts
         self._preferences = preferences
         self._clock = clock
@@ -162,9 +183,64 @@ class Receiver:
         """Parses a fetched batch and stores it with the position it brings the account to."""
         emails = [incoming_email(raw, account) for raw in raws]
         receipt.fetched += len(emails)
-        receipt.stored += await self._store.save(
+        stored = await self._store.save(
             account.account_id, emails, self._clock.now(), cursor=cursor, uidls=uidls, tags=tags
         )
+        receipt.stored += len(stored)
+        for email_id, email in stored:
+            if email.status is Status.PENDING:
+                await self._process(account, email_id, email)
+
+    async def _process(self, account: Account, email_id: int, email: IncomingEmail) -> None:
+        """Forwards the email to its thread's employees if it calls for it, then records the
+        outcome; a failure is the email's (failed, with the reason), not the whole receive's."""
+        error = ""
+        try:
+            await self._forward(account, email_id, email)
+        except Exception as failure:
+            error = f"forwarding failed: {_describe(failure)}"
+            log.warning("forwarding failed", extra={"email_id": email_id, "error": error})
+        await self._store.finish_processing(account.account_id, email_id, error, self._clock.now())
+
+    async def _forward(self, account: Account, email_id: int, email: IncomingEmail) -> None:
+        received = Received(
+            email_id=email_id,
+            message_id=email.message_id,
+            sender=email.sender,
+            date=email.date,
+            content=email.content,
+            thread_email_id=email.thread_email_id,
+            automated=email.automated,
+        )
+        if not should_forward(received) or self._outgoing is None or self._directory is None:
+            return
+        history = await self._store.thread_history(account.account_id, email_id)
+        employees = [await self._employee_by_id(i) for i in history.owner_ids]
+        employees += [await self._directory.employee_by_address(a) for a in history.addresses]
+        to = forward_recipients(
+            [e for e in employees if e is not None],
+            account_address=account.email_address,
+            sender_address=email.sender.address if email.sender else "",
+            direct_recipients=[a.address for a in [*email.content.to, *email.content.cc]],
+        )
+        if not to:
+            return
+        request = CreateRequest(
+            account_id=account.account_id,
+            content=forward_content(received, to),
+            submit=True,
+            one_email_per_to=True,
+            # Creating the forward again (a retry) makes no second one.
+            request_id=f"erpmail-forward-{account.account_id}-{email_id}",
+        )
+        await self._outgoing.create([request], actor="system")
+
+    async def _employee_by_id(self, employee_id: str) -> Employee | None:
+        assert self._directory is not None
+        try:
+            return (await self._directory.get_employee(employee_id)).item
+        except NotFound:
+            return None  # an owner the directory does not (or no longer) know
 
     async def _receive_pop3(
         self, account: Account, endpoint: ServerEndpoint, receipt: Receipt, tags: TagFormat

@@ -9,6 +9,11 @@ An email received for an account that processes incoming mail is matched to its 
 threading.py) in the same transaction, before it is written: it takes the thread's related entity
 and owners, and records which email it threads to.
 
+`save` hands back the emails it stored for the first time, with their ids: processing (forwarding,
+see forwarding.py) acts on those only, so an email fetched again is never processed twice.
+`thread_history` reads what processing needs of a thread and `finish_processing` records the
+outcome.
+
 A delivery status notification stored for the first time marks the recipients it reports failed
 on the outgoing email it is about, in the same transaction: a batch fetched again stores nothing
 new, so no bounce is ever applied twice.
@@ -24,6 +29,7 @@ import aiosqlite
 from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.incoming.bounces import Bounce, apply_bounce
+from erpmail.server.incoming.forwarding import ThreadHistory
 from erpmail.server.incoming.sync import FolderCursor
 from erpmail.server.incoming.threading import (
     TagFormat,
@@ -58,6 +64,12 @@ class IncomingEmail:
     # Set when the account processes incoming mail: what may match the email to its thread.
     thread_keys: ThreadKeys | None = None
     thread_email_id: int | None = None  # filled in by the store
+    date: datetime | None = None  # the Date header, for quoting the email
+    automated: bool = False  # auto-submitted or a delivery report: never forwarded
+
+
+# A thread longer than this is read only in part: forwarding needs its people, not every email.
+MAX_THREAD_EMAILS = 1000
 
 
 class IncomingStore:
@@ -88,10 +100,11 @@ class IncomingStore:
         cursor: FolderCursor | None = None,
         uidls: Sequence[str] = (),
         tags: TagFormat | None = None,
-    ) -> int:
+    ) -> list[tuple[int, IncomingEmail]]:
         """Stores the emails not stored before (by Message-ID) and moves the cursor, at once.
         `tags` is the preferences' tracking tag format, for matching by subject.
-        Returns how many were new."""
+        Returns the new emails with the ids they were stored under."""
+        numbered: list[tuple[int, IncomingEmail]] = []
         async with self._db.write() as conn:
             new = await _unseen(conn, account_id, emails)
             if new:
@@ -117,7 +130,56 @@ class IncomingStore:
             )
         if new:
             await self._changed()
-        return len(new)
+        return numbered
+
+    async def thread_history(self, account_id: str, email_id: int) -> ThreadHistory:
+        """The owners, senders and recipients of the other emails of the email's thread: the
+        emails it threads to up to the first, and every email threading to any of those."""
+        async with self._db.write() as conn:  # one consistent view of the thread
+            members = await _thread_members(conn, account_id, email_id)
+            members.discard(email_id)
+            if not members:
+                return ThreadHistory()
+            marks = ",".join("?" * len(members))
+            async with conn.execute(
+                f"SELECT content, from_address FROM emails WHERE id IN ({marks}) ORDER BY id",
+                tuple(members),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            async with conn.execute(
+                f"SELECT address FROM email_recipients WHERE email_id IN ({marks})"
+                " ORDER BY email_id, position",
+                tuple(members),
+            ) as cursor:
+                recipients = [r[0] for r in await cursor.fetchall()]
+        owners = [serde.loads(Content, r[0]).owner_id for r in rows]
+        senders = [r[1] for r in rows]
+        return ThreadHistory(
+            owner_ids=tuple(dict.fromkeys(o for o in owners if o)),
+            addresses=tuple(dict.fromkeys(a for a in [*senders, *recipients] if a)),
+        )
+
+    async def finish_processing(
+        self, account_id: str, email_id: int, error: str, now: datetime
+    ) -> None:
+        """The pending incoming email becomes processed, or failed when `error` says why (added
+        to the notes the parse left)."""
+        status = Status.FAILED if error else Status.PROCESSED
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "UPDATE emails SET status = ?, update_time = ?,"
+                " error = CASE WHEN ? = '' THEN error WHEN error = '' THEN ?"
+                " ELSE error || '; ' || ? END"
+                " WHERE id = ? AND direction = 'incoming' AND status = 'pending'",
+                (status.value, now.isoformat(), error, error, error, email_id),
+            ) as cursor:
+                changed = cursor.rowcount > 0
+            if changed:
+                await record_changes(
+                    conn, [(email_id, account_id, status)], now, Direction.INCOMING
+                )
+        if changed:
+            await self._changed()
 
     async def record_receipt(self, account_id: str, error: str, now: datetime) -> None:
         async with self._db.write() as conn:
@@ -149,6 +211,34 @@ async def _unseen(
             known.add(email.message_id)
             new.append(email)
     return new
+
+
+async def _thread_members(conn: aiosqlite.Connection, account_id: str, email_id: int) -> set[int]:
+    """The ids of the emails of the thread the email belongs to (itself included)."""
+    members = {email_id}
+    current: int | None = email_id
+    while current is not None and len(members) < MAX_THREAD_EMAILS:
+        async with conn.execute(
+            "SELECT thread_email_id FROM emails WHERE id = ? AND account_id = ?",
+            (current, account_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        parent = row[0] if row is not None else None
+        current = None if parent is None or parent in members else int(parent)
+        if current is not None:
+            members.add(current)
+    frontier = set(members)
+    while frontier and len(members) < MAX_THREAD_EMAILS:
+        chunk = sorted(frontier)[:500]
+        async with conn.execute(
+            f"SELECT id FROM emails WHERE account_id = ? AND thread_email_id IN"
+            f" ({','.join('?' * len(chunk))}) LIMIT ?",
+            (account_id, *chunk, MAX_THREAD_EMAILS),
+        ) as cursor:
+            found = {int(r[0]) for r in await cursor.fetchall()} - members
+        frontier = (frontier - set(chunk)) | found
+        members |= found
+    return members
 
 
 async def _insert(
