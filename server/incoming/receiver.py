@@ -7,7 +7,9 @@ a run that fails at any point has lost nothing and fetches again only what it di
 For an account that processes incoming mail, each newly stored batch is then processed: an answer
 in a known thread is forwarded to the thread's employees (forwarding.py decides who and what; the
 forward is an ordinary outgoing email of the account), and the email becomes processed, or failed
-with the reason. Only newly stored emails are processed, so nothing is forwarded twice.
+with the reason. Only newly stored emails are processed, so nothing is forwarded twice. Emails an
+earlier run stored but did not finish (it died in between) are processed first, at the start of
+the account's next receive; failed ones stay failed.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ class Receiver:
         return receipts
 
     async def _receive(self, account: Account, receipt: Receipt, tags: TagFormat) -> None:
+        await self._process_left_pending(account)
         passwords = await self._accounts.passwords(account.account_id)
         endpoint = incoming_endpoint(account, passwords)
         if endpoint is None:
@@ -190,6 +193,12 @@ class Receiver:
         for email_id, email in stored:
             if email.status is Status.PENDING:
                 await self._process(account, email_id, email)
+
+    async def _process_left_pending(self, account: Account) -> None:
+        """Processes what an earlier run stored but died before finishing; forwarding it again
+        creates no second forward (the request id is the email's)."""
+        for email_id, email in await self._store.pending(account.account_id):
+            await self._process(account, email_id, email)
 
     async def _process(self, account: Account, email_id: int, email: IncomingEmail) -> None:
         """Forwards the email to its thread's employees if it calls for it, then records the

@@ -12,7 +12,8 @@ and owners, and records which email it threads to.
 `save` hands back the emails it stored for the first time, with their ids: processing (forwarding,
 see forwarding.py) acts on those only, so an email fetched again is never processed twice.
 `thread_history` reads what processing needs of a thread and `finish_processing` records the
-outcome.
+outcome. `pending` hands back, in the same shape, the emails a run stored but died before
+finishing, so the next receive processes them (forwards are idempotent by request id).
 
 A delivery status notification stored for the first time marks the recipients it reports failed
 on the outgoing email it is about, in the same transaction: a batch fetched again stores nothing
@@ -30,6 +31,7 @@ from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.incoming.bounces import Bounce, apply_bounce
 from erpmail.server.incoming.forwarding import ThreadHistory
+from erpmail.server.incoming.parse import parse_message
 from erpmail.server.incoming.sync import FolderCursor
 from erpmail.server.incoming.threading import (
     TagFormat,
@@ -42,6 +44,7 @@ from erpmail.server.incoming.threading import (
 )
 from erpmail.server.outgoing.models import (
     Address,
+    Attachment,
     Content,
     Direction,
     Recipient,
@@ -131,6 +134,43 @@ class IncomingStore:
         if new:
             await self._changed()
         return numbered
+
+    async def pending(self, account_id: str) -> list[tuple[int, IncomingEmail]]:
+        """The account's incoming emails still pending processing (a run died between storing
+        and finishing them), oldest first, shaped as `save` returns them. Failed ones are not
+        among them: they are processed again only on request."""
+        rows = await self._db.fetch_all(
+            "SELECT id, message_id, content, raw, status, error, from_address, from_name,"
+            " thread_email_id FROM emails WHERE account_id = ? AND direction = 'incoming'"
+            " AND status = 'pending' ORDER BY id",
+            (account_id,),
+        )
+        found = []
+        for row in rows:
+            email_id = int(row[0])
+            content = serde.loads(Content, row[2])
+            attachments = await self._db.fetch_all(
+                "SELECT file_name, content_type, content FROM email_attachments"
+                " WHERE email_id = ? ORDER BY position",
+                (email_id,),
+            )
+            content.attachments = [Attachment(a[0], a[1], bytes(a[2])) for a in attachments]
+            raw = bytes(row[3] or b"")
+            # The Date header and whether the mail is automated are not columns: read them again.
+            parsed = parse_message(raw)
+            email = IncomingEmail(
+                message_id=row[1],
+                sender=Address(row[6], row[7]) if row[6] else None,
+                content=content,
+                status=Status(row[4]),
+                error=row[5],
+                raw=raw,
+                thread_email_id=row[8],
+                date=parsed.date,
+                automated=parsed.auto_submitted or parsed.is_delivery_report,
+            )
+            found.append((email_id, email))
+        return found
 
     async def thread_history(self, account_id: str, email_id: int) -> ThreadHistory:
         """The owners, senders and recipients of the other emails of the email's thread: the

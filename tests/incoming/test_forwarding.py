@@ -24,7 +24,9 @@ from erpmail.server.incoming.forwarding import (
     forward_subject,
     should_forward,
 )
-from erpmail.server.outgoing.models import Address, Attachment, Content, RelatedEntity
+from erpmail.server.incoming.mapping import incoming_email
+from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.outgoing.models import Address, Attachment, Content, RelatedEntity, Status
 from erpmail.v1 import accounts_pb2 as apb
 from erpmail.v1 import accounts_pb2_grpc, common_pb2, emails_pb2_grpc, processing_pb2_grpc
 from erpmail.v1 import emails_pb2 as epb
@@ -343,3 +345,33 @@ async def test_a_forward_the_outgoing_queue_refuses_leaves_the_email_failed_with
     assert incoming.status == epb.EMAIL_STATUS_FAILED
     assert "forwarding failed" in incoming.error
     assert len(await _listed(emails, epb.EMAIL_DIRECTION_OUTGOING)) == 1  # the invoice only
+
+
+@pytest.mark.usefixtures("employees")
+async def test_an_email_a_dead_run_stored_but_never_finished_is_forwarded_once_on_the_next_receive(
+    accounts: Accounts,
+    emails: Emails,
+    processing: Processing,
+    sandbox: Sandbox,
+    erpmail_server: ErpmailServer,
+) -> None:
+    await _create_account(accounts, sandbox)
+    sent = await _send_invoice(emails)
+    account = (await erpmail_server.accounts.get("sandbox")).account
+    # The crash window: the answer is stored (pending) and the run dies before processing it.
+    store = IncomingStore(erpmail_server.db, erpmail_server.emails.notify)
+    stored = await store.save(
+        "sandbox", [incoming_email(answer(1, sent.message_id), account)], WHEN
+    )
+    assert [e.status for _, e in stored] == [Status.PENDING]
+
+    await _receive(processing)
+    forwards = await _listed(emails, epb.EMAIL_DIRECTION_OUTGOING)
+    await wait_until(emails, [e.email_id for e in forwards])
+    await _receive(processing)
+
+    assert len(await _listed(emails, epb.EMAIL_DIRECTION_OUTGOING)) == len(forwards) == 3
+    assert len(_forwards_to(sandbox, "emp1@corp.test")) == 1
+    assert len(_forwards_to(sandbox, "emp2@corp.test")) == 1
+    incoming = await _incoming(emails, "<answer-1@example.com>")
+    assert incoming.status == epb.EMAIL_STATUS_PROCESSED
