@@ -14,7 +14,7 @@ from erpmail.server.accounts.probe import probe_account
 from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core import context, paging
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.errors import InvalidArgument
+from erpmail.server.core.errors import required
 from erpmail.server.core.protos import apply_mask, check_mask, timestamp
 from erpmail.v1 import accounts_pb2 as pb
 from erpmail.v1 import accounts_pb2_grpc
@@ -96,7 +96,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def GetAccount(
         self, request: pb.GetAccountRequest, context_: Context
     ) -> pb.GetAccountResponse:
-        stored = await self._store.get(_required_id(request.account_id, "account_id"))
+        stored = await self._store.get(required(request.account_id, "account_id"))
         (account,) = await self._with_problems([convert.to_proto(stored)])
         return pb.GetAccountResponse(account=account)
 
@@ -104,21 +104,16 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.ListAccountsRequest, context_: Context
     ) -> pb.ListAccountsResponse:
         size = paging.page_size(request.page_size)
-        position = paging.decode_token(request.page_token) or {}
-        found = await self._store.page(str(position.get("after", "")), size + 1)
-        response = pb.ListAccountsResponse(
-            accounts=await self._with_problems([convert.to_proto(s) for s in found[:size]])
+        found = await self._store.page(paging.after_key(request.page_token), size + 1)
+        return pb.ListAccountsResponse(
+            accounts=await self._with_problems([convert.to_proto(s) for s in found[:size]]),
+            next_page_token=paging.next_page_token([s.account.account_id for s in found], size),
         )
-        if len(found) > size:
-            response.next_page_token = paging.encode_token(
-                {"after": found[size - 1].account.account_id}
-            )
-        return response
 
     async def UpdateAccount(
         self, request: pb.UpdateAccountRequest, context_: Context
     ) -> pb.UpdateAccountResponse:
-        account_id = _required_id(request.account.account_id, "account.account_id")
+        account_id = required(request.account.account_id, "account.account_id")
         paths = check_mask(request.update_mask, pb.Account(), "update_mask", IMMUTABLE)
 
         def edit(current: Account) -> tuple[Account, Passwords]:
@@ -135,14 +130,14 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def DeleteAccount(
         self, request: pb.DeleteAccountRequest, context_: Context
     ) -> pb.DeleteAccountResponse:
-        account_id = _required_id(request.account_id, "account_id")
+        account_id = required(request.account_id, "account_id")
         await self._store.delete(account_id, context.current().actor, self._clock.now())
         return pb.DeleteAccountResponse()
 
     async def TestAccount(
         self, request: pb.TestAccountRequest, context_: Context
     ) -> pb.TestAccountResponse:
-        stored = await self._store.get(_required_id(request.account_id, "account_id"))
+        stored = await self._store.get(required(request.account_id, "account_id"))
         passwords = await self._store.passwords(stored.account.account_id)
         steps = await probe_account(
             probe_target(stored.account, passwords), send_test_email=request.send_test_email
@@ -167,31 +162,21 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def ListAccountChanges(
         self, request: pb.ListAccountChangesRequest, context_: Context
     ) -> pb.ListAccountChangesResponse:
-        account_id = _required_id(request.account_id, "account_id")
+        account_id = required(request.account_id, "account_id")
         size = paging.page_size(request.page_size)
-        position = paging.decode_token(request.page_token) or {}
-        before = position.get("before")
         found = await self._store.changes(
-            account_id, before if isinstance(before, int) else None, size + 1
+            account_id, paging.before_id(request.page_token), size + 1
         )
-        response = pb.ListAccountChangesResponse(
-            changes=[convert.change_to_proto(c) for c in found[:size]]
+        return pb.ListAccountChangesResponse(
+            changes=[convert.change_to_proto(c) for c in found[:size]],
+            next_page_token=paging.next_page_token([c.id for c in found], size),
         )
-        if len(found) > size:
-            response.next_page_token = paging.encode_token({"before": found[size - 1].id})
-        return response
 
 
 def _valid(account: Account) -> Account:
     normalize(account)
     validate(account)
     return account
-
-
-def _required_id(value: str, field: str) -> str:
-    if not value:
-        raise InvalidArgument.of(field, "is required")
-    return value
 
 
 def _masked_passwords(paths: list[str], request: pb.Account) -> Passwords:

@@ -29,6 +29,13 @@ class InvalidArgument(DomainError):
         return cls([FieldViolation(field, description)])
 
 
+def required(value: str, field: str) -> str:
+    """The value of a field a request must fill in; INVALID_ARGUMENT naming it otherwise."""
+    if not value:
+        raise InvalidArgument.of(field, "is required")
+    return value
+
+
 class NotFound(DomainError):
     def __init__(self, resource_type: str, name: str) -> None:
         self.resource_type = resource_type

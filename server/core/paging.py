@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from erpmail.server.core.errors import InvalidArgument
@@ -33,3 +34,26 @@ def decode_token(token: str, field: str = "page_token") -> dict[str, Any] | None
     if not isinstance(position, dict):
         raise InvalidArgument.of(field, "is not a token this server issued")
     return position
+
+
+def after_key(token: str) -> str:
+    """Where a list ordered by a text key resumes: the key the previous page ended with."""
+    position = decode_token(token) or {}
+    return str(position.get("after", ""))
+
+
+def before_id(token: str) -> int | None:
+    """Where a newest-first list resumes: the id the previous page ended with (None: start)."""
+    before = (decode_token(token) or {}).get("before")
+    return before if isinstance(before, int) else None
+
+
+def next_page_token(keys: Sequence[str | int], size: int) -> str:
+    """The token for the page after one read with size + 1 rows ("" when it was the last).
+
+    Text keys resume "after" (ascending lists), integer ids "before" (newest first).
+    """
+    if len(keys) <= size:
+        return ""
+    last = keys[size - 1]
+    return encode_token({"before": last} if isinstance(last, int) else {"after": last})

@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 from erpmail.server.core import paging
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.errors import InvalidArgument
+from erpmail.server.core.errors import required
 from erpmail.server.core.protos import apply_mask, check_mask
 from erpmail.server.directory import convert
 from erpmail.server.directory import models as m
@@ -40,23 +40,23 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def GetEmployee(
         self, request: pb.GetEmployeeRequest, context_: Context
     ) -> pb.GetEmployeeResponse:
-        stored = await self._store.get_employee(_required_id(request.employee_id, "employee_id"))
+        stored = await self._store.get_employee(required(request.employee_id, "employee_id"))
         return pb.GetEmployeeResponse(employee=convert.employee_to_proto(stored))
 
     async def ListEmployees(
         self, request: pb.ListEmployeesRequest, context_: Context
     ) -> pb.ListEmployeesResponse:
         size = paging.page_size(request.page_size)
-        found = await self._store.employees_page(_after(request.page_token), size + 1)
+        found = await self._store.employees_page(paging.after_key(request.page_token), size + 1)
         return pb.ListEmployeesResponse(
             employees=[convert.employee_to_proto(s) for s in found[:size]],
-            next_page_token=_next_token([s.item.employee_id for s in found], size),
+            next_page_token=paging.next_page_token([s.item.employee_id for s in found], size),
         )
 
     async def UpdateEmployee(
         self, request: pb.UpdateEmployeeRequest, context_: Context
     ) -> pb.UpdateEmployeeResponse:
-        employee_id = _required_id(request.employee.employee_id, "employee.employee_id")
+        employee_id = required(request.employee.employee_id, "employee.employee_id")
         paths = check_mask(request.update_mask, pb.Employee(), "update_mask", EMPLOYEE_IMMUTABLE)
 
         def edit(current: m.Employee) -> m.Employee:
@@ -71,7 +71,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def DeleteEmployee(
         self, request: pb.DeleteEmployeeRequest, context_: Context
     ) -> pb.DeleteEmployeeResponse:
-        employee_id = _required_id(request.employee_id, "employee_id")
+        employee_id = required(request.employee_id, "employee_id")
         await self._store.delete_employee(employee_id, self._clock.now())
         return pb.DeleteEmployeeResponse()
 
@@ -87,7 +87,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def GetWorkGroup(
         self, request: pb.GetWorkGroupRequest, context_: Context
     ) -> pb.GetWorkGroupResponse:
-        work_group_id = _required_id(request.work_group_id, "work_group_id")
+        work_group_id = required(request.work_group_id, "work_group_id")
         stored = await self._store.get_work_group(work_group_id)
         return pb.GetWorkGroupResponse(work_group=convert.work_group_to_proto(stored))
 
@@ -95,16 +95,16 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self, request: pb.ListWorkGroupsRequest, context_: Context
     ) -> pb.ListWorkGroupsResponse:
         size = paging.page_size(request.page_size)
-        found = await self._store.work_groups_page(_after(request.page_token), size + 1)
+        found = await self._store.work_groups_page(paging.after_key(request.page_token), size + 1)
         return pb.ListWorkGroupsResponse(
             work_groups=[convert.work_group_to_proto(s) for s in found[:size]],
-            next_page_token=_next_token([s.item.work_group_id for s in found], size),
+            next_page_token=paging.next_page_token([s.item.work_group_id for s in found], size),
         )
 
     async def UpdateWorkGroup(
         self, request: pb.UpdateWorkGroupRequest, context_: Context
     ) -> pb.UpdateWorkGroupResponse:
-        work_group_id = _required_id(request.work_group.work_group_id, "work_group.work_group_id")
+        work_group_id = required(request.work_group.work_group_id, "work_group.work_group_id")
         paths = check_mask(request.update_mask, pb.WorkGroup(), "update_mask", WORK_GROUP_IMMUTABLE)
 
         def edit(current: m.WorkGroup) -> m.WorkGroup:
@@ -119,7 +119,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def DeleteWorkGroup(
         self, request: pb.DeleteWorkGroupRequest, context_: Context
     ) -> pb.DeleteWorkGroupResponse:
-        await self._store.delete_work_group(_required_id(request.work_group_id, "work_group_id"))
+        await self._store.delete_work_group(required(request.work_group_id, "work_group_id"))
         return pb.DeleteWorkGroupResponse()
 
     # Contacts
@@ -134,7 +134,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def GetContact(
         self, request: pb.GetContactRequest, context_: Context
     ) -> pb.GetContactResponse:
-        stored = await self._store.get_contact(_required_id(request.contact_id, "contact_id"))
+        stored = await self._store.get_contact(required(request.contact_id, "contact_id"))
         return pb.GetContactResponse(contact=convert.contact_to_proto(stored))
 
     async def ListContacts(
@@ -142,17 +142,17 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> pb.ListContactsResponse:
         size = paging.page_size(request.page_size)
         found = await self._store.contacts_page(
-            _after(request.page_token), size + 1, request.only_created_by_erpmail
+            paging.after_key(request.page_token), size + 1, request.only_created_by_erpmail
         )
         return pb.ListContactsResponse(
             contacts=[convert.contact_to_proto(s) for s in found[:size]],
-            next_page_token=_next_token([s.item.contact_id for s in found], size),
+            next_page_token=paging.next_page_token([s.item.contact_id for s in found], size),
         )
 
     async def UpdateContact(
         self, request: pb.UpdateContactRequest, context_: Context
     ) -> pb.UpdateContactResponse:
-        contact_id = _required_id(request.contact.contact_id, "contact.contact_id")
+        contact_id = required(request.contact.contact_id, "contact.contact_id")
         paths = check_mask(request.update_mask, pb.Contact(), "update_mask", CONTACT_IMMUTABLE)
 
         def edit(current: m.Contact) -> m.Contact:
@@ -167,7 +167,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def DeleteContact(
         self, request: pb.DeleteContactRequest, context_: Context
     ) -> pb.DeleteContactResponse:
-        await self._store.delete_contact(_required_id(request.contact_id, "contact_id"))
+        await self._store.delete_contact(required(request.contact_id, "contact_id"))
         return pb.DeleteContactResponse()
 
     # All kinds at once
@@ -212,22 +212,3 @@ def _valid_contact(message: pb.Contact, field: str) -> m.Contact:
     m.normalize_contact(contact)
     m.validate_contact(contact, field)
     return contact
-
-
-def _required_id(value: str, field: str) -> str:
-    if not value:
-        raise InvalidArgument.of(field, "is required")
-    return value
-
-
-def _after(page_token: str) -> str:
-    """The id the previous page ended with ("" for the first page)."""
-    position = paging.decode_token(page_token) or {}
-    return str(position.get("after", ""))
-
-
-def _next_token(found_ids: list[str], size: int) -> str:
-    """A token for the page after this one, when one more than a page was found."""
-    if len(found_ids) > size:
-        return paging.encode_token({"after": found_ids[size - 1]})
-    return ""

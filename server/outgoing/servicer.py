@@ -64,21 +64,17 @@ class EmailServicer(emails_pb2_grpc.EmailServiceServicer):
         self, request: pb.ListEmailsRequest, rpc: Context
     ) -> pb.ListEmailsResponse:
         size = paging.page_size(request.page_size)
-        position = paging.decode_token(request.page_token) or {}
-        before = position.get("before")
         statuses = [
             convert.STATUS.to_domain(s, f"statuses[{i}]") for i, s in enumerate(request.statuses)
         ]
         found = await self._service.page(
-            request.account_id, statuses, before if isinstance(before, int) else None, size + 1
+            request.account_id, statuses, paging.before_id(request.page_token), size + 1
         )
-        response = pb.ListEmailsResponse()
-        for email in found[:size]:
-            sender = await self._service.sender(email.account_id)
-            response.emails.append(convert.to_proto(email, sender, with_content=False))
-        if len(found) > size:
-            response.next_page_token = paging.encode_token({"before": found[size - 1].id})
-        return response
+        senders = await self._service.senders({e.account_id for e in found[:size]})
+        return pb.ListEmailsResponse(
+            emails=[convert.to_proto(e, senders[e.account_id], False) for e in found[:size]],
+            next_page_token=paging.next_page_token([e.id for e in found], size),
+        )
 
     async def UpdateEmail(
         self, request: pb.UpdateEmailRequest, rpc: Context

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TypeAlias
 
-import grpc
 import pytest
 from erpmail.sandbox.app import Sandbox, SandboxConfig
 from erpmail.server.incoming.bounces import Bounce, apply_bounce, bounce_of, reply_of
@@ -185,16 +184,6 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         running.store.create_mailbox(ADDRESS, PASSWORD)
         running.store.create_mailbox(OTHER_ADDRESS, OTHER_PASSWORD)
         yield running
-
-
-@pytest.fixture
-def processing(channel: grpc.aio.Channel) -> Processing:
-    return processing_pb2_grpc.ProcessingServiceStub(channel)
-
-
-@pytest.fixture
-def emails(channel: grpc.aio.Channel) -> Emails:
-    return emails_pb2_grpc.EmailServiceStub(channel)
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ over its IMAP, the forwards sent back through its SMTP."""
 from __future__ import annotations
 
 import email as email_parser
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TypeAlias
 
-import grpc
 import pytest
-from erpmail.sandbox.app import Sandbox, SandboxConfig
+from erpmail.sandbox.app import Sandbox
 from erpmail.server.app import ErpmailServer
 from erpmail.server.directory.models import Employee, EmployeeStatus
 from erpmail.server.incoming.forwarding import (
@@ -32,7 +30,7 @@ from erpmail.v1 import accounts_pb2_grpc, common_pb2, emails_pb2_grpc, processin
 from erpmail.v1 import emails_pb2 as epb
 from erpmail.v1 import processing_pb2 as pb
 
-from tests.support.outgoing import ADDRESS, PASSWORD, email, sandbox_account, wait_until
+from tests.support.outgoing import ADDRESS, email, sandbox_account, wait_until
 
 Processing: TypeAlias = "processing_pb2_grpc.ProcessingServiceAsyncStub"
 Emails: TypeAlias = "emails_pb2_grpc.EmailServiceAsyncStub"
@@ -153,23 +151,6 @@ def test_forwarding_a_forward_does_not_stack_prefixes() -> None:
 
 
 # -- end to end ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(SandboxConfig.ephemeral()) as running:
-        running.store.create_mailbox(ADDRESS, PASSWORD)
-        yield running
-
-
-@pytest.fixture
-def processing(channel: grpc.aio.Channel) -> Processing:
-    return processing_pb2_grpc.ProcessingServiceStub(channel)
-
-
-@pytest.fixture
-def emails(channel: grpc.aio.Channel) -> Emails:
-    return emails_pb2_grpc.EmailServiceStub(channel)
 
 
 @pytest.fixture

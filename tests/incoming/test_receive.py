@@ -6,15 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TypeAlias
 
 import grpc
 import pytest
 from erpmail.sandbox.app import Sandbox, SandboxConfig
 from erpmail.sandbox.store import SEEN, Mailbox
-from erpmail.server.app import ErpmailServer
-from erpmail.server.config import Settings
 from erpmail.v1 import accounts_pb2 as apb
 from erpmail.v1 import (
     accounts_pb2_grpc,
@@ -55,29 +52,6 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 @pytest.fixture
 def mailbox(sandbox: Sandbox) -> Mailbox:
     return sandbox.store.create_mailbox(ADDRESS, PASSWORD)
-
-
-@pytest.fixture
-async def erpmail_server(tmp_path: Path) -> AsyncIterator[ErpmailServer]:
-    server = ErpmailServer(Settings(listen="127.0.0.1:0", data_dir=tmp_path / "data"))
-    await server.start()
-    yield server
-    await server.stop(grace=0)
-
-
-@pytest.fixture
-def processing(channel: grpc.aio.Channel) -> Processing:
-    return processing_pb2_grpc.ProcessingServiceStub(channel)
-
-
-@pytest.fixture
-def emails(channel: grpc.aio.Channel) -> Emails:
-    return emails_pb2_grpc.EmailServiceStub(channel)
-
-
-@pytest.fixture
-def accounts(channel: grpc.aio.Channel) -> Accounts:
-    return accounts_pb2_grpc.AccountServiceStub(channel)
 
 
 async def _account(

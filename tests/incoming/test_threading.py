@@ -5,12 +5,9 @@ over its IMAP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TypeAlias
 
-import grpc
-import pytest
-from erpmail.sandbox.app import Sandbox, SandboxConfig
+from erpmail.sandbox.app import Sandbox
 from erpmail.server.incoming.threading import (
     TagFormat,
     ThreadEmail,
@@ -25,7 +22,7 @@ from erpmail.v1 import accounts_pb2_grpc, common_pb2, emails_pb2_grpc, processin
 from erpmail.v1 import emails_pb2 as epb
 from erpmail.v1 import processing_pb2 as pb
 
-from tests.support.outgoing import ADDRESS, PASSWORD, email, sandbox_account, wait_until
+from tests.support.outgoing import ADDRESS, email, sandbox_account, wait_until
 
 Processing: TypeAlias = "processing_pb2_grpc.ProcessingServiceAsyncStub"
 Emails: TypeAlias = "emails_pb2_grpc.EmailServiceAsyncStub"
@@ -105,23 +102,6 @@ def test_the_threaded_email_takes_the_related_entity_and_owners_and_keeps_the_re
 
 
 # -- end to end ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(SandboxConfig.ephemeral()) as running:
-        running.store.create_mailbox(ADDRESS, PASSWORD)
-        yield running
-
-
-@pytest.fixture
-def processing(channel: grpc.aio.Channel) -> Processing:
-    return processing_pb2_grpc.ProcessingServiceStub(channel)
-
-
-@pytest.fixture
-def emails(channel: grpc.aio.Channel) -> Emails:
-    return emails_pb2_grpc.EmailServiceStub(channel)
 
 
 async def _create_account(accounts: Accounts, sandbox: Sandbox, *, activate: bool) -> None:
