@@ -7,6 +7,8 @@ import logging
 import grpc
 from erpmail.server.accounts.servicer import AccountServicer
 from erpmail.server.accounts.store import AccountStore
+from erpmail.server.assignment.servicer import AssignmentMapServicer
+from erpmail.server.assignment.store import AssignmentMapStore
 from erpmail.server.config import Settings
 from erpmail.server.core.clock import Clock, SystemClock
 from erpmail.server.core.db import Database
@@ -14,6 +16,10 @@ from erpmail.server.core.interceptor import RequestInterceptor
 from erpmail.server.core.secrets import SecretBox
 from erpmail.server.directory.servicer import DirectoryServicer
 from erpmail.server.directory.store import DirectoryStore
+from erpmail.server.entity_requests.servicer import EntityRequestServicer
+from erpmail.server.entity_requests.store import EntityRequestStore
+from erpmail.server.incoming.idle import IdleWatcher
+from erpmail.server.incoming.processor import Processor
 from erpmail.server.incoming.receiver import Receiver
 from erpmail.server.incoming.servicer import ProcessingServicer
 from erpmail.server.incoming.store import IncomingStore
@@ -24,17 +30,25 @@ from erpmail.server.outgoing.store import PENDING_EMAIL_GUARD, EmailStore
 from erpmail.server.outgoing.watch import EmailWatch
 from erpmail.server.preferences.servicer import PreferencesServicer
 from erpmail.server.preferences.store import DEFAULT_ACCOUNT_GUARD, PreferencesStore
+from erpmail.server.templates.servicer import TemplateServicer
+from erpmail.server.templates.store import TEMPLATE_ACCOUNT_GUARD, TemplateStore
 from erpmail.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
+    assignment_pb2,
+    assignment_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
     emails_pb2,
     emails_pb2_grpc,
+    entity_requests_pb2,
+    entity_requests_pb2_grpc,
     preferences_pb2,
     preferences_pb2_grpc,
     processing_pb2,
     processing_pb2_grpc,
+    templates_pb2,
+    templates_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -48,6 +62,9 @@ SERVICE_NAMES = (
     emails_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name,
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
     processing_pb2.DESCRIPTOR.services_by_name["ProcessingService"].full_name,
+    templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
+    assignment_pb2.DESCRIPTOR.services_by_name["AssignmentMapService"].full_name,
+    entity_requests_pb2.DESCRIPTOR.services_by_name["EntityRequestService"].full_name,
 )
 
 
@@ -95,6 +112,7 @@ class ErpmailServer:
         try:
             await self.db.open()
             await self.dispatcher.start()
+            await self.idle.start()
         except BaseException:
             await self.stop(grace=0)
             raise
@@ -109,10 +127,12 @@ class ErpmailServer:
 
     def _add_features(self, server: grpc.aio.Server) -> None:
         secrets = SecretBox.from_key_file(self.settings.key_path)
-        guards = [DEFAULT_ACCOUNT_GUARD, PENDING_EMAIL_GUARD]
+        guards = [DEFAULT_ACCOUNT_GUARD, PENDING_EMAIL_GUARD, TEMPLATE_ACCOUNT_GUARD]
         self.accounts = AccountStore(self.db, secrets, guards)
         preferences = PreferencesStore(self.db)
         self.directory = DirectoryStore(self.db)
+        self.templates = TemplateStore(self.db)
+        self.assignment_maps = AssignmentMapStore(self.db)
         self.emails = EmailStore(self.db)
         self.dispatcher = Dispatcher(
             self.emails, self.accounts, preferences, self.clock, self.settings.dispatch
@@ -120,18 +140,31 @@ class ErpmailServer:
         outgoing = OutgoingService(
             self.emails, self.accounts, preferences, self.dispatcher, self.clock
         )
-        # Processed incoming mail is forwarded through the outgoing queue.
-        receiver = self.receiver = Receiver(
-            IncomingStore(self.db, self.emails.notify),
+        self.entity_requests = EntityRequestStore(self.db, self.emails.notify)
+        incoming = IncomingStore(self.db, self.emails.notify, self.entity_requests.recorded.notify)
+        # What processing sends (forwards, automatic replies) goes through the outgoing queue.
+        processor = Processor(
+            incoming,
             self.accounts,
-            preferences,
+            self.directory,
+            outgoing,
+            self.templates,
+            self.assignment_maps,
             self.clock,
-            outgoing=outgoing,
-            directory=self.directory,
+        )
+        receiver = self.receiver = Receiver(
+            incoming, self.accounts, preferences, self.clock, processor=processor
+        )
+        self.idle = IdleWatcher(
+            self.accounts, lambda account_id: receiver.receive([account_id]), self.settings.idle
         )
         accounts_pb2_grpc.add_AccountServiceServicer_to_server(
             AccountServicer(
-                self.accounts, self.clock, self.emails.account_problems, receiver.receive_soon
+                self.accounts,
+                self.clock,
+                self.emails.account_problems,
+                receiver.receive_soon,
+                accounts_changed=self.idle.refresh_soon,
             ),
             server,
         )
@@ -145,10 +178,22 @@ class ErpmailServer:
             server,
         )
         processing_pb2_grpc.add_ProcessingServiceServicer_to_server(
-            ProcessingServicer(receiver, self.clock), server
+            ProcessingServicer(receiver, incoming, self.clock), server
+        )
+        entity_requests_pb2_grpc.add_EntityRequestServiceServicer_to_server(
+            EntityRequestServicer(
+                self.entity_requests, self.clock, self.settings.watch_progress_interval
+            ),
+            server,
         )
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
             DirectoryServicer(self.directory, self.clock), server
+        )
+        templates_pb2_grpc.add_TemplateServiceServicer_to_server(
+            TemplateServicer(self.templates, self.accounts, preferences, self.clock), server
+        )
+        assignment_pb2_grpc.add_AssignmentMapServiceServicer_to_server(
+            AssignmentMapServicer(self.assignment_maps, self.clock), server
         )
 
     async def stop(self, grace: float | None = None) -> None:
@@ -158,6 +203,7 @@ class ErpmailServer:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
             self._server = None
             await self.dispatcher.stop()
+            await self.idle.stop()  # its receipts run through the receiver
             await self.receiver.stop()
         await self.db.close()
         log.info("stopped")

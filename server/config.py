@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from erpmail.server.incoming.idle import IdleSettings
 from erpmail.server.outgoing.dispatcher import DispatchSettings
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -22,6 +23,7 @@ class Settings:
     # Seconds that RPCs in flight get to finish when the server stops.
     shutdown_grace: float = 10.0
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
+    idle: IdleSettings = field(default_factory=IdleSettings)
     # Seconds between progress messages on a quiet watch stream.
     watch_progress_interval: float = 10.0
 

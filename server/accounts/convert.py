@@ -67,6 +67,7 @@ def to_domain(message: pb.Account, field: str = "account") -> m.Account:
             security=INCOMING_SECURITY.to_domain(inc.security, f"{field}.incoming.security"),
             root_folder=inc.root_folder,
             username=inc.username,
+            use_idle=inc.use_idle,
         ),
         outgoing=m.OutgoingServer(
             host=out.host,
@@ -115,6 +116,7 @@ def _processing(p: pb.IncomingProcessing, field: str) -> m.IncomingProcessing:
             p.delete_after_processing, f"{field}.delete_after_processing"
         ),
         add_reference_info=p.add_reference_info,
+        create_contact=p.create_contact,
     )
 
 
@@ -149,6 +151,7 @@ def account_to_proto(a: m.Account) -> pb.Account:
             security=INCOMING_SECURITY.to_proto(a.incoming.security),
             root_folder=a.incoming.root_folder,
             username=a.incoming.username,
+            use_idle=a.incoming.use_idle,
         ),
         outgoing=pb.OutgoingServer(
             host=a.outgoing.host,
@@ -174,6 +177,7 @@ def account_to_proto(a: m.Account) -> pb.Account:
             reply_template_id=p.reply_template_id,
             delete_after_processing=DELETE_AFTER.to_proto(p.delete_after_processing),
             add_reference_info=p.add_reference_info,
+            create_contact=p.create_contact,
         ),
         assignment=pb.AssignmentSettings(
             assignment_map_id=a.assignment.assignment_map_id,

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from erpmail.server.accounts.models import Account, IncomingProtocol, Passwords
 from erpmail.server.accounts.probe import ProbeTarget, Security, ServerEndpoint
+
+# How the IMAP and POP3 clients name the connection security.
+ClientSecurity = Literal["none", "ssl", "starttls"]
+_CLIENT_SECURITY: dict[Security, ClientSecurity] = {
+    Security.NONE: "none",
+    Security.SSL_TLS: "ssl",
+    Security.STARTTLS: "starttls",
+}
 
 PROBE_TIMEOUT = 10.0
 
@@ -59,3 +69,7 @@ def probe_target(account: Account, passwords: Passwords) -> ProbeTarget:
         trusted_certificate_pem=account.trusted_certificate_pem,
         timeout=PROBE_TIMEOUT,
     )
+
+
+def client_security(endpoint: ServerEndpoint) -> ClientSecurity:
+    return _CLIENT_SECURITY[endpoint.security]

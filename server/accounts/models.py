@@ -72,6 +72,7 @@ class IncomingServer:
     security: Security = Security.SSL_TLS
     root_folder: str = ""
     username: str = ""
+    use_idle: bool = False
 
 
 @dataclass
@@ -113,6 +114,8 @@ class IncomingProcessing:
     reply_template_id: str = ""
     delete_after_processing: DeleteAfterProcessing = DeleteAfterProcessing.NEVER
     add_reference_info: bool = False
+    # Add an unknown sender to the directory as a contact (created by erpmail).
+    create_contact: bool = False
 
 
 @dataclass
@@ -227,6 +230,12 @@ def _validate_incoming(account: Account, v: Violations, f: str) -> None:
             inc.protocol is not IncomingProtocol.NONE,
             f + "protocol",
             "must be IMAP or POP3 for an account that receives",
+        )
+    if inc.use_idle:
+        v.check(
+            inc.protocol is IncomingProtocol.IMAP,
+            f + "use_idle",
+            "is only for an IMAP incoming server",
         )
     if inc.protocol is IncomingProtocol.NONE:
         return

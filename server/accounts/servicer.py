@@ -57,12 +57,15 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         clock: Clock,
         send_problems: SendProblems = _no_problems,
         receive_soon: Callable[[str], None] = lambda account_id: None,
+        accounts_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._send_problems = send_problems
         # "Fetch at once after creation": started in the background, the create returns first.
         self._receive_soon = receive_soon
+        # Features that follow the accounts (IMAP IDLE) look again after each committed change.
+        self._accounts_changed = accounts_changed
 
     async def _with_problems(self, accounts: list[pb.Account]) -> list[pb.Account]:
         problems = await self._send_problems()
@@ -89,6 +92,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         stored = await self._store.create(
             account, passwords, context.current().actor, self._clock.now()
         )
+        self._accounts_changed()
         if account.content.fetch_on_create and account.usage.receives:
             self._receive_soon(account.account_id)
         return pb.CreateAccountResponse(account=convert.to_proto(stored))
@@ -125,6 +129,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         stored = await self._store.update(
             account_id, edit, context.current().actor, self._clock.now()
         )
+        self._accounts_changed()
         return pb.UpdateAccountResponse(account=convert.to_proto(stored))
 
     async def DeleteAccount(
@@ -132,6 +137,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     ) -> pb.DeleteAccountResponse:
         account_id = required(request.account_id, "account_id")
         await self._store.delete(account_id, context.current().actor, self._clock.now())
+        self._accounts_changed()
         return pb.DeleteAccountResponse()
 
     async def TestAccount(

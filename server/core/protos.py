@@ -75,3 +75,12 @@ def apply_mask(paths: list[str], source: Message, target: Message) -> None:
         return
     mask = field_mask_pb2.FieldMask(paths=paths)
     mask.MergeMessage(source, target, replace_message_field=True, replace_repeated_field=True)
+
+
+def numeric_id(value: str, field: str, noun: str) -> int:
+    """A resource id erpmail issued as a decimal number; INVALID_ARGUMENT naming the field else."""
+    if not value:
+        raise InvalidArgument.of(field, "is required")
+    if not value.isdigit() or not 0 < int(value) < 2**62:
+        raise InvalidArgument.of(field, f"is not {noun} id")
+    return int(value)

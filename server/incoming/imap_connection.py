@@ -3,13 +3,14 @@
 aioimaplib's own client cannot STARTTLS (RFC 3501 6.2.1; many servers on port 143 need it) and
 leaves a command waiting forever when the connection drops or the greeting is refused. Driving
 its protocol directly fixes both: every wait ends with the reply, an `ImapError` saying why there
-is none, or a TimeoutError. The account test and the receiver share this.
+is none, or a TimeoutError. The account test, the receiver and the IDLE watcher share this.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar, cast
@@ -29,9 +30,18 @@ Security = Literal["none", "ssl", "starttls"]
 
 _T = TypeVar("_T")
 
+# RFC 2177: a server may log out a client idle for 30 minutes, so IDLE is renewed well before.
+IDLE_RENEWAL = 25 * 60.0
+# Untagged announcements (their "* " already removed) that mean new mail; EXPUNGE and FETCH do not.
+_NEW_MAIL = re.compile(rb"\d+ (EXISTS|RECENT)\s*$", re.IGNORECASE)
+
 
 class ImapError(Exception):
     """The session cannot do what was asked; the message says why, fit to show a user."""
+
+
+class IdleUnsupported(ImapError):
+    """The server does not offer IDLE (RFC 2177); only scheduled receipt works for it."""
 
 
 class ImapCommandRefused(ImapError):
@@ -229,6 +239,80 @@ class ImapConnection:
         """SELECT; the server's "OK ..." and the folder's message count (None if not told)."""
         response = await self.answer(self.protocol.select(quoted_mailbox(folder)))
         return _ok(response), extract_exists(response)
+
+    async def idle(self, timeout: float = IDLE_RENEWAL) -> bool:
+        """IDLE in the selected folder: True once the server announces new mail (EXISTS or
+        RECENT), False when `timeout` seconds pass without.
+
+        Either way IDLE is ended (DONE, then the tagged OK) and the folder stays selected for the
+        next command. The continuation and the answer to DONE are bounded by the session's
+        timeout; a refused IDLE raises ImapCommandRefused, a dropped connection ImapError.
+        """
+        protocol = self.protocol
+        if "IDLE" not in protocol.capabilities:
+            raise IdleUnsupported("the server does not offer IDLE")
+        if protocol.state != "SELECTED":
+            raise ImapError("IDLE needs a selected folder")
+        # Announcements queued during an earlier IDLE were acted on when it ended.
+        while not protocol.idle_queue.empty():
+            protocol.idle_queue.get_nowait()
+        command: asyncio.Task[Any] = asyncio.ensure_future(protocol.idle())
+        continuation = asyncio.ensure_future(protocol.wait_for_idle_response())
+        done_sent = False
+        try:
+            await self._idle_started(command, continuation)
+            announced = await self._new_mail_announced(command, timeout)
+            if not command.done():  # unless the server ended IDLE on its own
+                done_sent = True
+                protocol.idle_done()
+            _ok(await self.answer(command))
+            return announced
+        except asyncio.CancelledError:
+            # Ending IDLE lets a LOGOUT that follows be answered instead of waiting for nothing.
+            accepted = continuation.done() and not continuation.cancelled()
+            if accepted and not done_sent and not command.done() and not protocol.trouble.done():
+                protocol.idle_done()
+            raise
+        finally:
+            continuation.cancel()
+            if not command.done():
+                command.cancel()
+
+    async def _idle_started(
+        self, command: asyncio.Task[Any], continuation: asyncio.Future[Any]
+    ) -> None:
+        """Waits for the server's continuation to IDLE; its tagged answer instead is a refusal."""
+        await self.answer(
+            asyncio.wait({command, continuation}, return_when=asyncio.FIRST_COMPLETED)
+        )
+        if not continuation.done():
+            _ok(command.result())
+            raise ImapError("the server ended IDLE without accepting it")
+
+    async def _new_mail_announced(self, command: asyncio.Task[Any], timeout: float) -> bool:
+        protocol = self.protocol
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0:
+            lines: asyncio.Task[list[bytes]] = asyncio.ensure_future(protocol.idle_queue.get())
+            try:
+                await asyncio.wait(
+                    {lines, command, protocol.trouble},
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                if not lines.done():
+                    lines.cancel()  # Queue.get gives up without losing an item
+            if lines.done() and not lines.cancelled():
+                if any(_NEW_MAIL.match(bytes(line)) for line in lines.result()):
+                    return True
+                continue
+            if protocol.trouble.done():
+                raise ImapError(protocol.trouble.result())
+            if command.done():
+                return False
+        return False
 
     async def logout(self, *, timeout: float | None = None) -> None:
         """Says LOGOUT if the session is still up (a courtesy), then closes the connection."""

@@ -4,12 +4,14 @@ Each fetched batch is stored with the cursor that follows it before the next bat
 and messages are removed from the server (when the account says so) only after they are stored:
 a run that fails at any point has lost nothing and fetches again only what it did not store.
 
-For an account that processes incoming mail, each newly stored batch is then processed: an answer
-in a known thread is forwarded to the thread's employees (forwarding.py decides who and what; the
-forward is an ordinary outgoing email of the account), and the email becomes processed, or failed
-with the reason. Only newly stored emails are processed, so nothing is forwarded twice. Emails an
-earlier run stored but did not finish (it died in between) are processed first, at the start of
-the account's next receive; failed ones stay failed.
+For an account that processes incoming mail, each newly stored batch is then processed (see
+processor.py). Only newly stored emails are processed, so nothing is done twice. Emails an earlier
+run stored but did not finish (it died in between) are processed first, at the start of the
+account's next receive; failed ones stay failed until processed again on request (`process`).
+Before the session ends, the messages processing marked for deletion on the server are deleted.
+
+One receive at a time per account: an IDLE-triggered run and a requested one never fetch the same
+folder at once.
 """
 
 from __future__ import annotations
@@ -18,38 +20,33 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from erpmail.server.accounts.endpoints import incoming_endpoint
+from erpmail.server.accounts.endpoints import client_security, incoming_endpoint
 from erpmail.server.accounts.models import Account, IncomingProtocol
 from erpmail.server.accounts.probe import ServerEndpoint
 from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.errors import FailedPrecondition, NotFound
+from erpmail.server.core.errors import FailedPrecondition
 from erpmail.server.core.tls import client_context
-from erpmail.server.directory.models import Employee
-from erpmail.server.directory.store import DirectoryStore
 from erpmail.server.incoming.fetch_imap import delete_uids, fetch_new, list_folders
 from erpmail.server.incoming.fetch_pop3 import delete_messages, fetch_new_pop3
-from erpmail.server.incoming.forwarding import (
-    Received,
-    forward_content,
-    forward_recipients,
-    should_forward,
-)
-from erpmail.server.incoming.imap_connection import open_imap
+from erpmail.server.incoming.imap_connection import ImapConnection, ImapError, open_imap
 from erpmail.server.incoming.mapping import incoming_email
 from erpmail.server.incoming.pop3_client import Pop3Client
-from erpmail.server.incoming.store import IncomingEmail, IncomingStore
+from erpmail.server.incoming.store import IncomingStore, ServerLocation
 from erpmail.server.incoming.sync import FolderCursor
 from erpmail.server.incoming.threading import TagFormat
 from erpmail.server.outgoing.models import Status
-from erpmail.server.outgoing.service import CreateRequest, OutgoingService
+from erpmail.server.preferences.models import Preferences
 from erpmail.server.preferences.store import PreferencesStore
+
+if TYPE_CHECKING:
+    from erpmail.server.incoming.processor import Processor
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 30.0
-_SECURITY = {"none": "none", "ssl_tls": "ssl", "starttls": "starttls"}
 
 
 @dataclass
@@ -69,13 +66,12 @@ class Receiver:
         clock: Clock,
         timeout: float = TIMEOUT,
         *,
-        outgoing: OutgoingService | None = None,
-        directory: DirectoryStore | None = None,
+        processor: Processor | None = None,
     ) -> None:
         self._store = store
-        # Without them (a receive-only setup) received mail is stored but not forwarded.
-        self._outgoing = outgoing
-        self._directory = directory
+        # Without one (a receive-only setup) received mail is stored but not processed.
+        self._processor = processor
+        self._locks: dict[str, asyncio.Lock] = {}
         self._accounts = accounts
         self._preferences = preferences
         self._clock = clock
@@ -101,11 +97,7 @@ class Receiver:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def receive(self, account_ids: list[str]) -> list[Receipt]:
-        preferences = await self._preferences.get()
-        if preferences.suspend_processing:
-            raise FailedPrecondition(
-                "PROCESSING_SUSPENDED", "preferences", "email processing is suspended"
-            )
+        preferences = await self._check_not_suspended()
         if not account_ids:
             account_ids = [
                 s.account.account_id
@@ -118,7 +110,8 @@ class Receiver:
         for account in accounts:
             receipt = Receipt(account.account_id)
             try:
-                await self._receive(account, receipt, tags)
+                async with self._lock(account.account_id):
+                    await self._receive(account, receipt, tags)
             except Exception as error:  # one account's trouble does not stop the others
                 receipt.error = _describe(error)
                 log.warning(
@@ -129,8 +122,48 @@ class Receiver:
             receipts.append(receipt)
         return receipts
 
+    async def process(
+        self, email_ids: list[int], account_id: str, include_failed: bool
+    ) -> list[int]:
+        """Processes the named incoming emails again (pending or failed ones), or every pending
+        (and with `include_failed` failed) email of the account; returns the ids processed.
+        Deletions on the server this calls for are made by the account's next receive."""
+        await self._check_not_suspended()
+        if self._processor is None:
+            raise FailedPrecondition("PROCESSING_UNAVAILABLE", "processing", "no processor")
+        if not email_ids:
+            await self._accounts.get(account_id)  # NOT_FOUND for an unknown account
+        chosen = await self._store.reopen(email_ids, account_id, include_failed, self._clock.now())
+        by_account: dict[str, list[int]] = {}
+        for owner, email_id in chosen:
+            by_account.setdefault(owner, []).append(email_id)
+        for owner, ids in by_account.items():
+            account = (await self._accounts.get(owner)).account
+            if not account.processing.activate:
+                raise FailedPrecondition(
+                    "PROCESSING_NOT_ACTIVATED",
+                    f"accounts/{owner}",
+                    "the account does not process incoming mail",
+                )
+            async with self._lock(owner):
+                await self._processor.process(account, await self._store.pending_by_id(ids))
+        return [email_id for _, email_id in chosen]
+
+    async def _check_not_suspended(self) -> Preferences:
+        preferences = await self._preferences.get()
+        if preferences.suspend_processing:
+            raise FailedPrecondition(
+                "PROCESSING_SUSPENDED", "preferences", "email processing is suspended"
+            )
+        return preferences
+
+    def _lock(self, account_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(account_id, asyncio.Lock())
+
     async def _receive(self, account: Account, receipt: Receipt, tags: TagFormat) -> None:
-        await self._process_left_pending(account)
+        if self._processor is not None:
+            # What an earlier run stored but died before processing.
+            await self._processor.process(account, await self._store.pending(account.account_id))
         passwords = await self._accounts.passwords(account.account_id)
         endpoint = incoming_endpoint(account, passwords)
         if endpoint is None:
@@ -150,13 +183,14 @@ class Receiver:
         conn = await open_imap(
             endpoint.host,
             endpoint.port,
-            security=_SECURITY[endpoint.security.value],  # type: ignore[arg-type]
+            security=client_security(endpoint),
             ssl_context=client_context(account.trusted_certificate_pem),
             timeout=self._timeout,
         )
         try:
             await conn.login(endpoint.username, endpoint.password)
             cursors = await self._store.cursors(account.account_id)
+            remove = account.content.remove_from_server
             for folder in await list_folders(conn, account.incoming.root_folder):
                 async for batch in fetch_new(
                     conn,
@@ -165,18 +199,43 @@ class Receiver:
                     since=account.content.fetch_after,
                     timeout=self._timeout,
                 ):
-                    raws = [m.raw for m in batch.messages]
-                    await self._store_batch(account, raws, receipt, tags, cursor=batch.cursor)
-                    if account.content.remove_from_server:
+                    fetched = [
+                        (m.raw, ServerLocation(folder, batch.uidvalidity, m.uid))
+                        for m in batch.messages
+                    ]
+                    await self._store_batch(account, fetched, receipt, tags, cursor=batch.cursor)
+                    if remove:
                         uids = [m.uid for m in batch.messages]
                         await delete_uids(conn, folder, uids, uidvalidity=batch.uidvalidity)
+            await self._delete_due_imap(account, conn)
         finally:
             await conn.logout(timeout=2.0)
+
+    async def _delete_due_imap(self, account: Account, conn: ImapConnection) -> None:
+        """Deletes what processing marked for deletion, folder by folder; a folder whose
+        UIDVALIDITY changed keeps its messages (the UIDs would name others now)."""
+        due = await self._store.due_deletions(account.account_id)
+        groups: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        for email_id, where in due:
+            groups.setdefault((where.folder, where.uidvalidity), []).append((email_id, where.uid))
+        for (folder, uidvalidity), items in groups.items():
+            if folder and uidvalidity:
+                try:
+                    await delete_uids(
+                        conn, folder, [uid for _, uid in items], uidvalidity=uidvalidity
+                    )
+                except ImapError as error:
+                    log.warning(
+                        "deleting processed messages failed",
+                        extra={"account": account.account_id, "error": _describe(error)},
+                    )
+                    continue
+            await self._store.deleted_on_server([email_id for email_id, _ in items])
 
     async def _store_batch(
         self,
         account: Account,
-        raws: list[bytes],
+        fetched: Sequence[tuple[bytes, ServerLocation]],
         receipt: Receipt,
         tags: TagFormat,
         *,
@@ -184,72 +243,21 @@ class Receiver:
         uidls: Sequence[str] = (),
     ) -> None:
         """Parses a fetched batch and stores it with the position it brings the account to."""
-        emails = [incoming_email(raw, account) for raw in raws]
+        remove = account.content.remove_from_server
+        emails = []
+        for raw, location in fetched:
+            email = incoming_email(raw, account)
+            email.location = location
+            email.removed_on_fetch = remove
+            emails.append(email)
         receipt.fetched += len(emails)
         stored = await self._store.save(
             account.account_id, emails, self._clock.now(), cursor=cursor, uidls=uidls, tags=tags
         )
         receipt.stored += len(stored)
-        for email_id, email in stored:
-            if email.status is Status.PENDING:
-                await self._process(account, email_id, email)
-
-    async def _process_left_pending(self, account: Account) -> None:
-        """Processes what an earlier run stored but died before finishing; forwarding it again
-        creates no second forward (the request id is the email's)."""
-        for email_id, email in await self._store.pending(account.account_id):
-            await self._process(account, email_id, email)
-
-    async def _process(self, account: Account, email_id: int, email: IncomingEmail) -> None:
-        """Forwards the email to its thread's employees if it calls for it, then records the
-        outcome; a failure is the email's (failed, with the reason), not the whole receive's."""
-        error = ""
-        try:
-            await self._forward(account, email_id, email)
-        except Exception as failure:
-            error = f"forwarding failed: {_describe(failure)}"
-            log.warning("forwarding failed", extra={"email_id": email_id, "error": error})
-        await self._store.finish_processing(account.account_id, email_id, error, self._clock.now())
-
-    async def _forward(self, account: Account, email_id: int, email: IncomingEmail) -> None:
-        received = Received(
-            email_id=email_id,
-            message_id=email.message_id,
-            sender=email.sender,
-            date=email.date,
-            content=email.content,
-            thread_email_id=email.thread_email_id,
-            automated=email.automated,
-        )
-        if not should_forward(received) or self._outgoing is None or self._directory is None:
-            return
-        history = await self._store.thread_history(account.account_id, email_id)
-        employees = [await self._employee_by_id(i) for i in history.owner_ids]
-        employees += [await self._directory.employee_by_address(a) for a in history.addresses]
-        to = forward_recipients(
-            [e for e in employees if e is not None],
-            account_address=account.email_address,
-            sender_address=email.sender.address if email.sender else "",
-            direct_recipients=[a.address for a in [*email.content.to, *email.content.cc]],
-        )
-        if not to:
-            return
-        request = CreateRequest(
-            account_id=account.account_id,
-            content=forward_content(received, to),
-            submit=True,
-            one_email_per_to=True,
-            # Creating the forward again (a retry) makes no second one.
-            request_id=f"erpmail-forward-{account.account_id}-{email_id}",
-        )
-        await self._outgoing.create([request], actor="system")
-
-    async def _employee_by_id(self, employee_id: str) -> Employee | None:
-        assert self._directory is not None
-        try:
-            return (await self._directory.get_employee(employee_id)).item
-        except NotFound:
-            return None  # an owner the directory does not (or no longer) know
+        if self._processor is not None:
+            pending = [(i, e) for i, e in stored if e.status is Status.PENDING]
+            await self._processor.process(account, pending)
 
     async def _receive_pop3(
         self, account: Account, endpoint: ServerEndpoint, receipt: Receipt, tags: TagFormat
@@ -258,22 +266,45 @@ class Receiver:
         await client.connect(
             endpoint.host,
             endpoint.port,
-            security=_SECURITY[endpoint.security.value],  # type: ignore[arg-type]
+            security=client_security(endpoint),
             ssl_context=client_context(account.trusted_certificate_pem),
             timeout=self._timeout,
         )
         try:
             await client.login(endpoint.username, endpoint.password)
             seen = await self._store.pop3_seen(account.account_id)
+            removed: set[int] = set()
             async for batch in fetch_new_pop3(client, seen, timeout=self._timeout):
-                raws = [m.raw for m in batch.messages]
-                await self._store_batch(account, raws, receipt, tags, uidls=batch.uidls)
+                fetched = [(m.raw, ServerLocation(uidl=m.uidl)) for m in batch.messages]
+                await self._store_batch(account, fetched, receipt, tags, uidls=batch.uidls)
                 if account.content.remove_from_server:
-                    await delete_messages(client, [m.number for m in batch.messages])
+                    numbers = [m.number for m in batch.messages]
+                    await delete_messages(client, numbers)
+                    removed.update(numbers)
+            deleted = await self._delete_due_pop3(account, client, removed)
             # POP3 applies deletions at QUIT, after everything above is stored.
             await client.quit()
+            await self._store.deleted_on_server(deleted)
         finally:
             client.close()
+
+    async def _delete_due_pop3(
+        self, account: Account, client: Pop3Client, removed: set[int]
+    ) -> list[int]:
+        """Marks what processing asked to delete (DELE; the server deletes at QUIT); returns the
+        emails whose message is gone after QUIT, including those no longer on the server."""
+        due = await self._store.due_deletions(account.account_id)
+        if not due:
+            return []
+        listing = await client.uidl(timeout=self._timeout)
+        numbers = {uidl: number for number, uidl in listing.items()}
+        chosen = [
+            numbers[where.uidl]
+            for _, where in due
+            if where.uidl in numbers and numbers[where.uidl] not in removed
+        ]
+        await delete_messages(client, chosen)
+        return [email_id for email_id, _ in due]
 
 
 def _describe(error: Exception) -> str:

@@ -1,4 +1,5 @@
-"""ProcessingService: the Receive all action, translated to the receiver and back."""
+"""ProcessingService: Receive all and processing received email again, translated to the
+receiver and back."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from typing import Any
 
 import grpc
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.protos import timestamp
+from erpmail.server.core.errors import InvalidArgument
+from erpmail.server.core.protos import numeric_id, timestamp
 from erpmail.server.incoming.receiver import Receiver
+from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.outgoing.convert import STATUS
 from erpmail.v1 import processing_pb2 as pb
 from erpmail.v1 import processing_pb2_grpc
 
@@ -15,9 +19,26 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class ProcessingServicer(processing_pb2_grpc.ProcessingServiceServicer):
-    def __init__(self, receiver: Receiver, clock: Clock) -> None:
+    def __init__(self, receiver: Receiver, store: IncomingStore, clock: Clock) -> None:
         self._receiver = receiver
+        self._store = store
         self._clock = clock
+
+    async def ProcessIncomingEmails(
+        self, request: pb.ProcessIncomingEmailsRequest, rpc: Context
+    ) -> pb.ProcessIncomingEmailsResponse:
+        ids = [
+            numeric_id(v, f"email_ids[{i}]", "an email") for i, v in enumerate(request.email_ids)
+        ]
+        if not ids and not request.account_id:
+            raise InvalidArgument.of("account_id", "is required when no email_ids are given")
+        processed = await self._receiver.process(ids, request.account_id, request.include_failed)
+        return pb.ProcessIncomingEmailsResponse(
+            outcomes=[
+                pb.IncomingEmailOutcome(email_id=str(i), status=STATUS.to_proto(s), error=e)
+                for i, s, e in await self._store.statuses(processed)
+            ]
+        )
 
     async def ReceiveEmails(
         self, request: pb.ReceiveEmailsRequest, rpc: Context

@@ -167,4 +167,5 @@ def to_proto(e: StoredEmail, sender: m.Address, with_content: bool = True) -> pb
         message.sent_time.CopyFrom(timestamp(e.sent_time))
     if e.thread_email_id is not None:
         message.thread_email_id = str(e.thread_email_id)
+    message.reference_info = e.reference_info
     return message

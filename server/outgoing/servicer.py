@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 from erpmail.server.core import context, paging
 from erpmail.server.core.errors import InvalidArgument
-from erpmail.server.core.protos import apply_mask, check_mask
+from erpmail.server.core.protos import apply_mask, check_mask, numeric_id
 from erpmail.server.outgoing import convert
 from erpmail.server.outgoing.service import CreateRequest, OutgoingService
 from erpmail.server.outgoing.watch import EmailWatch
@@ -141,6 +141,4 @@ def _create(request: pb.CreateEmailRequest) -> CreateRequest:
 
 
 def _id(value: str, field: str = "email_id") -> int:
-    if not value.isdigit() or not 0 < int(value) < 2**62:
-        raise InvalidArgument.of(field, "is not an email id")
-    return int(value)
+    return numeric_id(value, field, "an email")

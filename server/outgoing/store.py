@@ -7,7 +7,6 @@ UPDATE ... RETURNING), so two senders never take the same email.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from erpmail.server.accounts.store import DeletionGuard
 from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import NotFound
+from erpmail.server.core.signal import ChangeSignal
 from erpmail.server.outgoing.models import (
     Address,
     Attachment,
@@ -77,6 +77,7 @@ class StoredEmail:
     sender: Address | None = None
     # Incoming email matched to its thread: the email it threads to.
     thread_email_id: int | None = None
+    reference_info: str = ""  # incoming email: brief information about references
     recipients: list[Recipient] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -126,9 +127,8 @@ class Change:
 class EmailStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Woken after every committed change; `version` tells a waiter whether it missed one.
-        self.changed = asyncio.Condition()
-        self.version = 0
+        # Woken after every committed change; its version tells a waiter whether it missed one.
+        self.changed = ChangeSignal()
 
     # -- creating and editing ----------------------------------------------------------------
 
@@ -544,25 +544,12 @@ class EmailStore:
         await self._notify()
 
     async def _notify(self) -> None:
-        async with self.changed:
-            self.version += 1
-            self.changed.notify_all()
-
-    async def wait_for_change(self, seen_version: int, timeout: float) -> bool:
-        """Waits until a change after `seen_version` is committed; False on timeout."""
-        async with self.changed:
-            try:
-                await asyncio.wait_for(
-                    self.changed.wait_for(lambda: self.version != seen_version), timeout
-                )
-            except TimeoutError:
-                return False
-        return True
+        await self.changed.notify()
 
 
 _SELECT = """SELECT id, account_id, direction, status, message_id, tracking_tag, content,
 created_by, failed_attempts, next_attempt_time, error, some_recipients_failed, create_time,
-update_time, sent_time, from_address, from_name, thread_email_id FROM emails"""
+update_time, sent_time, from_address, from_name, thread_email_id, reference_info FROM emails"""
 
 
 def _email(row: aiosqlite.Row) -> StoredEmail:
@@ -584,6 +571,7 @@ def _email(row: aiosqlite.Row) -> StoredEmail:
         sent_time=_time(row["sent_time"]),
         sender=Address(row["from_address"], row["from_name"]) if row["from_address"] else None,
         thread_email_id=row["thread_email_id"],
+        reference_info=row["reference_info"],
     )
 
 

@@ -100,23 +100,23 @@ def validate_content(
     _check_attachments(v, f, content.attachments, max_attachment_bytes, max_total_bytes)
     entity = content.related_entity
     for name in ("type", "id", "description"):
-        _check_line(v, f"{f}related_entity.{name}", getattr(entity, name))
-    _check_line(v, f + "owner_id", content.owner_id)
-    _check_line(v, f + "work_group_id", content.work_group_id)
+        check_line(v, f"{f}related_entity.{name}", getattr(entity, name))
+    check_line(v, f + "owner_id", content.owner_id)
+    check_line(v, f + "work_group_id", content.work_group_id)
     v.raise_if_any()
 
 
 def _check_address(v: Violations, f: str, address: Address) -> None:
-    if _check_line(v, f + ".address", address.address):
+    if check_line(v, f + ".address", address.address):
         if not address.address:
             v.add(f + ".address", "is required")
         elif not is_email_address(address.address):
             v.add(f + ".address", "is not an email address")
-    _check_line(v, f + ".name", address.name)
+    check_line(v, f + ".name", address.name)
 
 
 def _check_subject(v: Violations, f: str, subject: str) -> None:
-    if _check_line(v, f, subject):
+    if check_line(v, f, subject):
         v.check(len(subject) <= MAX_SUBJECT, f, f"must be at most {MAX_SUBJECT} characters")
 
 
@@ -131,7 +131,7 @@ def _check_headers(v: Violations, f: str, content: Content) -> None:
             v.add(name_field, f"must be at most {MAX_HEADER_NAME} characters")
         elif _is_structural(header.name):
             v.add(name_field, f"{header.name} is written by erpmail and cannot be set")
-        _check_line(v, f"{f}headers[{i}].value", header.value)
+        check_line(v, f"{f}headers[{i}].value", header.value)
 
 
 def _is_structural(name: str) -> bool:
@@ -183,7 +183,7 @@ def _check_content_type(v: Violations, f: str, content_type: str) -> None:
         v.add(f, "multipart and message types cannot be attached; use application/octet-stream")
 
 
-def _check_line(v: Violations, f: str, value: str) -> bool:
+def check_line(v: Violations, f: str, value: str) -> bool:
     """False, with a violation, when `value` could start a new line or hide a control byte."""
     if any(c in _LINE_BREAKS for c in value):
         v.add(f, "must be one line (no CR, LF or other line breaks)")

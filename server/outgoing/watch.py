@@ -61,7 +61,7 @@ class EmailWatch:
                         )
                     )
         while True:
-            seen = self._store.version
+            seen = self._store.changed.version
             changes = await self._store.changes_after(cursor, BATCH)
             chosen = [c for c in changes if wanted(c.account_id, c.direction, c.status)]
             emails = await self._store.summaries([c.email_id for c in chosen])
@@ -71,7 +71,7 @@ class EmailWatch:
             if changes:
                 cursor = changes[-1].revision
                 continue
-            if not await self._store.wait_for_change(seen, self.progress_interval):
+            if not await self._store.changed.wait(seen, self.progress_interval):
                 yield pb.WatchEmailsResponse(progress=pb.WatchProgress(revision=cursor))
 
     async def _start(self, after_revision: int) -> int:

@@ -16,6 +16,7 @@ from erpmail.sandbox.store import INBOX, MailStore
 from erpmail.sandbox.tls import Certificate, make_self_signed
 from erpmail.server.core.tls import client_context
 from erpmail.server.incoming.imap_connection import (
+    IdleUnsupported,
     ImapCommandRefused,
     ImapConnection,
     ImapError,
@@ -426,3 +427,189 @@ async def test_bytes_injected_in_the_clear_after_the_starttls_answer_are_refused
     except ImapError:
         return
     pytest.fail(f"accepted; capabilities now {sorted(connection.protocol.capabilities)}")
+
+
+# -- IDLE (RFC 2177) --------------------------------------------------------------------------
+
+
+def deliver_news(store: MailStore) -> None:
+    mailbox = store.mailbox_for_address(ADDRESS)
+    assert mailbox is not None
+    store.append(mailbox, INBOX, message("news"))
+
+
+async def _selected(connect: Connect, port: int, **options: Any) -> ImapConnection:
+    connection = await connect(port, **options)
+    await connection.login(ADDRESS, PASSWORD)
+    await connection.select(INBOX)
+    return connection
+
+
+async def test_idle_returns_once_new_mail_arrives_and_the_folder_stays_selected(
+    store: MailStore, start_server: StartServer, connect: Connect
+) -> None:
+    connection = await _selected(connect, await start_server())
+    idling = asyncio.ensure_future(connection.idle(TIMEOUT))
+    # Before or after IDLE began: the server announces what changed since SELECT either way.
+    deliver_news(store)
+
+    assert await idling is True
+    assert connection.state == "SELECTED"
+    assert (await connection.select(INBOX))[1] == 4
+
+
+async def test_idle_without_news_returns_false_when_its_time_is_up_and_can_begin_again(
+    store: MailStore, start_server: StartServer, connect: Connect
+) -> None:
+    connection = await _selected(connect, await start_server())
+
+    assert await connection.idle(SHORT_TIMEOUT) is False
+
+    again = asyncio.ensure_future(connection.idle(TIMEOUT))
+    deliver_news(store)
+    assert await again is True
+
+
+async def test_cancelling_idle_ends_it_so_that_logout_is_answered(
+    start_server: StartServer, connect: Connect
+) -> None:
+    connection = await _selected(connect, await start_server())
+    idling = asyncio.ensure_future(connection.idle(TIMEOUT))
+    await asyncio.wait_for(connection.protocol.wait_for_idle_response(), TIMEOUT)  # in IDLE
+
+    idling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await idling
+
+    await connection.logout(timeout=TIMEOUT)  # would time out if IDLE had not been ended
+    assert connection.state == "LOGOUT"
+
+
+StartIdleServer = Callable[..., Awaitable[tuple[int, list[str]]]]
+
+
+@pytest.fixture
+def idle_server(servers: Servers) -> StartIdleServer:
+    """A minimal IMAP server that logs anyone in and selects any folder, answers IDLE with
+    `idling` and DONE with `done` ("{tag}" in them becomes the IDLE command's tag), and hangs up
+    after the IDLE answer if told. Returns its port and the lines it received."""
+
+    async def start(
+        idling: bytes,
+        done: bytes = b"{tag} OK IDLE terminated\r\n",
+        capabilities: bytes = b"IMAP4rev1 IDLE",
+        hang_up: bool = False,
+    ) -> tuple[int, list[str]]:
+        received: list[str] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"* OK ready\r\n")
+            idle_tag = b""
+            with contextlib.suppress(ConnectionError):
+                while line := await reader.readline():
+                    text = line.decode().strip()
+                    received.append(text)
+                    tag, _, command = text.partition(" ")
+                    name = command.partition(" ")[0].upper()
+                    if text.upper() == "DONE":
+                        writer.write(done.replace(b"{tag}", idle_tag))
+                    elif name == "IDLE":
+                        idle_tag = tag.encode()
+                        writer.write(idling.replace(b"{tag}", idle_tag))
+                        if hang_up:
+                            break
+                    else:
+                        if name == "CAPABILITY":
+                            writer.write(b"* CAPABILITY " + capabilities + b"\r\n")
+                        elif name == "SELECT":
+                            writer.write(b"* 3 EXISTS\r\n")
+                        writer.write(tag.encode() + b" OK done\r\n")
+            writer.close()
+
+        return await servers.listen(handle), received
+
+    return start
+
+
+async def test_recent_announces_new_mail_too(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, received = await idle_server(b"+ idling\r\n* 4 RECENT\r\n")
+    connection = await _selected(connect, port)
+
+    assert await connection.idle(TIMEOUT) is True
+    assert received[-1] == "DONE"
+
+
+async def test_flag_changes_expunges_and_keepalives_are_not_new_mail(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, received = await idle_server(
+        b"+ idling\r\n* 1 FETCH (FLAGS (\\Seen))\r\n* 2 EXPUNGE\r\n* OK Still here\r\n"
+    )
+    connection = await _selected(connect, port)
+
+    assert await connection.idle(SHORT_TIMEOUT) is False
+    assert received[-1] == "DONE"  # ended properly after its time was up
+
+
+async def test_idle_is_not_sent_to_a_server_that_does_not_offer_it(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, received = await idle_server(b"+ idling\r\n", capabilities=b"IMAP4rev1")
+    connection = await _selected(connect, port)
+
+    with pytest.raises(IdleUnsupported):
+        await connection.idle(TIMEOUT)
+    assert not any(line.upper().endswith(" IDLE") for line in received)
+
+
+async def test_a_refused_idle_is_reported_with_the_servers_text_and_the_session_goes_on(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, _ = await idle_server(b"{tag} NO [UNAVAILABLE] not now\r\n")
+    connection = await _selected(connect, port)
+
+    with pytest.raises(ImapCommandRefused, match="UNAVAILABLE"):
+        await connection.idle(TIMEOUT)
+    assert (await connection.select(INBOX))[1] == 3
+
+
+async def test_a_server_that_ends_idle_itself_is_not_sent_done(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, received = await idle_server(b"+ idling\r\n{tag} OK IDLE ended by the server\r\n")
+    connection = await _selected(connect, port)
+
+    assert await connection.idle(TIMEOUT) is False
+    assert "DONE" not in received
+
+
+async def test_an_idle_the_server_never_accepts_times_out(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, _ = await idle_server(b"")
+    connection = await _selected(connect, port, timeout=SHORT_TIMEOUT)
+
+    with pytest.raises(TimeoutError):
+        await connection.idle(TIMEOUT)
+
+
+async def test_a_done_the_server_never_answers_times_out(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, _ = await idle_server(b"+ idling\r\n* 4 EXISTS\r\n", done=b"")
+    connection = await _selected(connect, port, timeout=SHORT_TIMEOUT)
+
+    with pytest.raises(TimeoutError):
+        await connection.idle(TIMEOUT)
+
+
+async def test_a_connection_dropped_during_idle_is_an_imap_error_saying_so(
+    idle_server: StartIdleServer, connect: Connect
+) -> None:
+    port, _ = await idle_server(b"+ idling\r\n", hang_up=True)
+    connection = await _selected(connect, port)
+
+    with pytest.raises(ImapError, match="closed"):
+        await connection.idle(TIMEOUT)
