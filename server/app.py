@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 import grpc
+from erpmail.server.accounts.references import AccountReferences
 from erpmail.server.accounts.servicer import AccountServicer
 from erpmail.server.accounts.store import AccountStore
 from erpmail.server.assignment.servicer import AssignmentMapServicer
@@ -12,10 +14,18 @@ from erpmail.server.assignment.store import AssignmentMapStore
 from erpmail.server.config import Settings
 from erpmail.server.core.clock import Clock, SystemClock
 from erpmail.server.core.db import Database
+from erpmail.server.core.errors import NotFound
 from erpmail.server.core.interceptor import RequestInterceptor
 from erpmail.server.core.secrets import SecretBox
 from erpmail.server.directory.servicer import DirectoryServicer
 from erpmail.server.directory.store import DirectoryStore
+from erpmail.server.documents.sending import DocumentSender
+from erpmail.server.documents.servicer import DocumentServicer
+from erpmail.server.documents.store import (
+    MAILING_SETTING_ACCOUNT_GUARD,
+    MAILING_SETTING_TEMPLATE_USE,
+    DocumentStore,
+)
 from erpmail.server.entity_requests.servicer import EntityRequestServicer
 from erpmail.server.entity_requests.store import EntityRequestStore
 from erpmail.server.incoming.idle import IdleWatcher
@@ -23,6 +33,10 @@ from erpmail.server.incoming.processor import Processor
 from erpmail.server.incoming.receiver import Receiver
 from erpmail.server.incoming.servicer import ProcessingServicer
 from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.mailings.service import MailingService
+from erpmail.server.mailings.servicer import MailingServicer
+from erpmail.server.mailings.store import MASS_MAILING_ACCOUNT_GUARD, MailingStore
+from erpmail.server.mailings.worker import MailingWorker
 from erpmail.server.outgoing.dispatcher import Dispatcher
 from erpmail.server.outgoing.service import OutgoingService
 from erpmail.server.outgoing.servicer import EmailServicer
@@ -39,10 +53,14 @@ from erpmail.v1 import (
     assignment_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
+    documents_pb2,
+    documents_pb2_grpc,
     emails_pb2,
     emails_pb2_grpc,
     entity_requests_pb2,
     entity_requests_pb2_grpc,
+    mailings_pb2,
+    mailings_pb2_grpc,
     preferences_pb2,
     preferences_pb2_grpc,
     processing_pb2,
@@ -61,11 +79,21 @@ SERVICE_NAMES = (
     preferences_pb2.DESCRIPTOR.services_by_name["PreferencesService"].full_name,
     emails_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name,
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
+    documents_pb2.DESCRIPTOR.services_by_name["DocumentService"].full_name,
     processing_pb2.DESCRIPTOR.services_by_name["ProcessingService"].full_name,
     templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
     assignment_pb2.DESCRIPTOR.services_by_name["AssignmentMapService"].full_name,
     entity_requests_pb2.DESCRIPTOR.services_by_name["EntityRequestService"].full_name,
+    mailings_pb2.DESCRIPTOR.services_by_name["MailingService"].full_name,
 )
+
+
+async def _exists(lookup: Awaitable[object]) -> bool:
+    try:
+        await lookup
+    except NotFound:
+        return False
+    return True
 
 
 class ListenError(OSError):
@@ -112,6 +140,7 @@ class ErpmailServer:
         try:
             await self.db.open()
             await self.dispatcher.start()
+            await self.mailing_worker.start()
             await self.idle.start()
         except BaseException:
             await self.stop(grace=0)
@@ -127,11 +156,17 @@ class ErpmailServer:
 
     def _add_features(self, server: grpc.aio.Server) -> None:
         secrets = SecretBox.from_key_file(self.settings.key_path)
-        guards = [DEFAULT_ACCOUNT_GUARD, PENDING_EMAIL_GUARD, TEMPLATE_ACCOUNT_GUARD]
+        guards = [
+            DEFAULT_ACCOUNT_GUARD,
+            PENDING_EMAIL_GUARD,
+            TEMPLATE_ACCOUNT_GUARD,
+            MAILING_SETTING_ACCOUNT_GUARD,
+            MASS_MAILING_ACCOUNT_GUARD,
+        ]
         self.accounts = AccountStore(self.db, secrets, guards)
         preferences = PreferencesStore(self.db)
         self.directory = DirectoryStore(self.db)
-        self.templates = TemplateStore(self.db)
+        self.templates = TemplateStore(self.db, [MAILING_SETTING_TEMPLATE_USE])
         self.assignment_maps = AssignmentMapStore(self.db)
         self.emails = EmailStore(self.db)
         self.dispatcher = Dispatcher(
@@ -165,6 +200,7 @@ class ErpmailServer:
                 self.emails.account_problems,
                 receiver.receive_soon,
                 accounts_changed=self.idle.refresh_soon,
+                references=self._account_references(),
             ),
             server,
         )
@@ -189,11 +225,53 @@ class ErpmailServer:
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(
             DirectoryServicer(self.directory, self.clock), server
         )
+        self.documents = DocumentStore(self.db)
+        documents_pb2_grpc.add_DocumentServiceServicer_to_server(
+            DocumentServicer(
+                self.documents,
+                DocumentSender(self.documents, self.directory, self.templates, outgoing),
+                outgoing,
+                self.clock,
+            ),
+            server,
+        )
         templates_pb2_grpc.add_TemplateServiceServicer_to_server(
             TemplateServicer(self.templates, self.accounts, preferences, self.clock), server
         )
+        self.mailings = MailingStore(self.db)
+        self.mailing_worker = MailingWorker(self.mailings, outgoing, self.clock)
+        mailings_pb2_grpc.add_MailingServiceServicer_to_server(
+            MailingServicer(
+                MailingService(
+                    self.mailings, self.templates, outgoing, self.clock, self.mailing_worker.wake
+                ),
+                outgoing,
+                self.settings.watch_progress_interval,
+            ),
+            server,
+        )
         assignment_pb2_grpc.add_AssignmentMapServiceServicer_to_server(
             AssignmentMapServicer(self.assignment_maps, self.clock), server
+        )
+
+    def _account_references(self) -> AccountReferences:
+        async def template_exists(template_id: str) -> bool:
+            return await _exists(self.templates.get(template_id))
+
+        async def assignment_map_exists(map_id: str) -> bool:
+            return await _exists(self.assignment_maps.get(map_id))
+
+        async def employee_exists(employee_id: str) -> bool:
+            return await _exists(self.directory.get_employee(employee_id))
+
+        async def work_group_members(work_group_id: str) -> list[str] | None:
+            try:
+                return (await self.directory.get_work_group(work_group_id)).item.members
+            except NotFound:
+                return None
+
+        return AccountReferences(
+            template_exists, assignment_map_exists, employee_exists, work_group_members
         )
 
     async def stop(self, grace: float | None = None) -> None:
@@ -202,6 +280,7 @@ class ErpmailServer:
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
             self._server = None
+            await self.mailing_worker.stop()
             await self.dispatcher.stop()
             await self.idle.stop()  # its receipts run through the receiver
             await self.receiver.stop()

@@ -83,7 +83,7 @@ class MessageCommands(SessionCore):
         if command.uid and UID_ITEM not in items:
             items.insert(0, UID_ITEM)
         marks_seen = not selected.read_only and any(item.sets_seen for item in items)
-        live = selected.live_ids()
+        live = selected.live_ids() if marks_seen else set()
         seen_now = False
         try:
             for number, message in selected.resolve(numbers, command.uid):

@@ -8,35 +8,36 @@ from the folder ("ghosts"), until it may report them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from bisect import bisect_left, bisect_right
+from itertools import islice
 
 from erpmail.sandbox.imap import encode
 from erpmail.sandbox.imap.arguments import ArgumentError, SequenceSet
 from erpmail.sandbox.store import Folder, Mailbox, StoredMessage
 
 
-@dataclass
-class _Entry:
-    message: StoredMessage
-    reported_flags: frozenset[str]
-
-
 class SelectedFolder:
+    """Kept as two parallel lists, the messages and the flags last reported for each, so that
+    the check made around every command (is the view still the folder?) runs at C speed: a
+    session fetching a large folder in batches would otherwise spend most of its time there."""
+
     def __init__(self, mailbox: Mailbox, folder: Folder, read_only: bool) -> None:
         self.mailbox = mailbox
         self.folder = folder
         self.read_only = read_only
         self.uidvalidity = folder.uidvalidity
-        self._entries = [_Entry(m, frozenset(m.flags)) for m in folder.messages]
+        self._messages: list[StoredMessage] = list(folder.messages)
+        self._reported: list[frozenset[str]] = [frozenset(m.flags) for m in self._messages]
 
     @property
     def messages(self) -> list[StoredMessage]:
         """The messages by sequence number (index + 1) as the client knows them."""
-        return [entry.message for entry in self._entries]
+        return list(self._messages)
 
     @property
     def largest_uid(self) -> int:
-        return max((entry.message.uid for entry in self._entries), default=0)
+        return max(map(_uid, self._messages), default=0)
 
     def is_gone(self) -> bool:
         """The folder was deleted, renamed or renumbered (new UIDVALIDITY) under the session."""
@@ -44,31 +45,41 @@ class SelectedFolder:
         return current is not self.folder or self.folder.uidvalidity != self.uidvalidity
 
     def live_ids(self) -> set[int]:
-        return {id(message) for message in self.folder.messages}
+        return set(map(id, self.folder.messages))
 
     def resolve(self, numbers: SequenceSet, by_uid: bool) -> list[tuple[int, StoredMessage]]:
         """(sequence number, message) for a sequence set of numbers or UIDs, in order."""
+        messages = self._messages
         if by_uid:
-            largest = self.largest_uid
+            uids = list(map(_uid, messages))
+            largest = max(uids, default=0)
+            if all(map(operator.lt, uids, islice(uids, 1, None))):  # ascending, as UIDs are
+                indexes: set[int] = set()
+                for low, high in numbers.ranges:
+                    first = largest if low is None else low
+                    last = largest if high is None else high
+                    start = bisect_left(uids, min(first, last))
+                    indexes.update(range(start, bisect_right(uids, max(first, last))))
+                return [(index + 1, messages[index]) for index in sorted(indexes)]
             return [
-                (index, entry.message)
-                for index, entry in enumerate(self._entries, start=1)
-                if numbers.contains(entry.message.uid, largest)
+                (index, message)
+                for index, message in enumerate(messages, start=1)
+                if numbers.contains(message.uid, largest)
             ]
-        count = len(self._entries)
+        count = len(messages)
         for low, high in numbers.ranges:
             if low is not None and high is not None and max(low, high) > count:
                 raise ArgumentError("Invalid message sequence number")
         return [
-            (index, entry.message)
-            for index, entry in enumerate(self._entries, start=1)
+            (index, message)
+            for index, message in enumerate(messages, start=1)
             if numbers.contains(index, count)
         ]
 
     def flags_reported(self, sequence_number: int) -> None:
         """The client was just sent the flags of this message."""
-        entry = self._entries[sequence_number - 1]
-        entry.reported_flags = frozenset(entry.message.flags)
+        index = sequence_number - 1
+        self._reported[index] = frozenset(self._messages[index].flags)
 
     def updates(self, expunges_allowed: bool) -> list[bytes]:
         """Untagged responses that bring the client up to date, updating the view to match.
@@ -77,28 +88,42 @@ class SelectedFolder:
         message a number meant), so then removed messages stay as ghosts and only new messages and
         flag changes are reported.
         """
-        live = self.live_ids()
+        current = self.folder.messages
+        known = self._messages
+        # Nothing removed: the view is the start of the folder, message for message.
+        unchanged = len(known) <= len(current) and all(map(operator.is_, known, current))
+        live = None if unchanged else self.live_ids()
         responses: list[bytes] = []
-        if expunges_allowed:
+        if live is not None and expunges_allowed:
             index = 0
-            while index < len(self._entries):
-                if id(self._entries[index].message) in live:
+            while index < len(known):
+                if id(known[index]) in live:
                     index += 1
                 else:
                     # Each number is the message's number at the time of its own removal.
                     responses.append(b"* %d EXPUNGE\r\n" % (index + 1))
-                    del self._entries[index]
-        for number, entry in enumerate(self._entries, start=1):
-            flags = frozenset(entry.message.flags)
-            if id(entry.message) in live and flags != entry.reported_flags:
-                entry.reported_flags = flags
-                responses.append(
-                    b"* %d FETCH (UID %d FLAGS %s)\r\n"
-                    % (number, entry.message.uid, encode.flags(flags))
-                )
-        known = {id(entry.message) for entry in self._entries}
-        new = [m for m in self.folder.messages if id(m) not in known]
+                    del known[index]
+                    del self._reported[index]
+        if not all(map(operator.eq, map(_flags, known), self._reported)):
+            for index, message in enumerate(known):
+                flags = frozenset(message.flags)
+                if flags != self._reported[index] and (live is None or id(message) in live):
+                    self._reported[index] = flags
+                    responses.append(
+                        b"* %d FETCH (UID %d FLAGS %s)\r\n"
+                        % (index + 1, message.uid, encode.flags(flags))
+                    )
+        if unchanged:
+            new = current[len(known) :]
+        else:
+            known_ids = set(map(id, known))
+            new = [m for m in current if id(m) not in known_ids]
         if new:
-            self._entries += [_Entry(m, frozenset(m.flags)) for m in new]
-            responses.append(b"* %d EXISTS\r\n" % len(self._entries))
+            known += new
+            self._reported += [frozenset(m.flags) for m in new]
+            responses.append(b"* %d EXISTS\r\n" % len(known))
         return responses
+
+
+_uid = operator.attrgetter("uid")
+_flags = operator.attrgetter("flags")

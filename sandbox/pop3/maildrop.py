@@ -28,6 +28,14 @@ def transmitted_size(raw: bytes) -> int:
     return sum(len(line) + 2 for line in message_lines(raw))
 
 
+def multiline_message(raw: bytes) -> bytes:
+    """A message as a multi-line response body (what `multiline(message_lines(raw))` gives)."""
+    plain = raw.endswith(b"\r\n") and raw.count(b"\n") == raw.count(b"\r\n")
+    if plain and not raw.startswith(b".") and b"\n." not in raw:
+        return raw + b".\r\n"  # CRLF throughout and nothing to stuff, as nearly all mail is
+    return multiline(message_lines(raw))
+
+
 def multiline(lines: list[bytes]) -> bytes:
     """A multi-line response body: CRLF endings, a '.' doubled at line starts, the final '.'."""
     stuffed = [b"." + line if line.startswith(b".") else line for line in lines]

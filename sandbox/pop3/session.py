@@ -14,7 +14,13 @@ from enum import Enum
 from erpmail.sandbox.faults import GENERIC_REPLY_TEXT, Action, ActionKind, Event, FaultEngine, Stage
 from erpmail.sandbox.pop3 import replies, sasl
 from erpmail.sandbox.pop3.framing import LineReader, LineTooLong
-from erpmail.sandbox.pop3.maildrop import Entry, Maildrop, message_lines, multiline, top_lines
+from erpmail.sandbox.pop3.maildrop import (
+    Entry,
+    Maildrop,
+    multiline,
+    multiline_message,
+    top_lines,
+)
 from erpmail.sandbox.pop3.outputs import Close, Output, Pause, Send, StartTls, Throttle
 from erpmail.sandbox.store import INBOX, Mailbox, MailStore, StoreError
 
@@ -295,7 +301,7 @@ class Pop3Session:
             return
         self._retrievals += 1
         self._reply(replies.RETR_OK.format(size=entry.size))
-        self._send(multiline(message_lines(entry.message.raw)))
+        self._send(multiline_message(entry.message.raw))
 
     def cmd_top(self, argument: str) -> None:
         words = self._arguments(argument, 2)

@@ -11,6 +11,7 @@ from erpmail.server.accounts import convert
 from erpmail.server.accounts.endpoints import probe_target
 from erpmail.server.accounts.models import Account, Passwords, normalize, validate
 from erpmail.server.accounts.probe import probe_account
+from erpmail.server.accounts.references import UNCHECKED, AccountReferences
 from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core import context, paging
 from erpmail.server.core.clock import Clock
@@ -58,6 +59,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         send_problems: SendProblems = _no_problems,
         receive_soon: Callable[[str], None] = lambda account_id: None,
         accounts_changed: Callable[[], None] = lambda: None,
+        references: AccountReferences = UNCHECKED,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -66,6 +68,8 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self._receive_soon = receive_soon
         # Features that follow the accounts (IMAP IDLE) look again after each committed change.
         self._accounts_changed = accounts_changed
+        # Templates, assignment map and directory entries the account names must exist.
+        self._references = references
 
     async def _with_problems(self, accounts: list[pb.Account]) -> list[pb.Account]:
         problems = await self._send_problems()
@@ -85,6 +89,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.CreateAccountRequest, context_: Context
     ) -> pb.CreateAccountResponse:
         account = _valid(convert.to_domain(request.account))
+        await self._references.check(account)
         passwords = Passwords(
             incoming=request.account.incoming.password or None,
             outgoing=request.account.outgoing.password or None,
@@ -126,6 +131,9 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
             merged.account_id = account_id
             return _valid(convert.to_domain(merged)), _masked_passwords(paths, request.account)
 
+        # Checked on the account as the update would leave it (the store merges again, in its
+        # transaction, against the account as it is then).
+        await self._references.check(edit((await self._store.get(account_id)).account)[0], paths)
         stored = await self._store.update(
             account_id, edit, context.current().actor, self._clock.now()
         )

@@ -22,9 +22,24 @@ def loads(cls: type[T], text: str) -> T:
     return built
 
 
+# Values JSON takes as they are: the common case, answered before any other test (storing a
+# received email serialises its content, so this is on the receive path).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The dataclass's field names, or None for any other type."""
+    return tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+
+
 def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    kind: type = type(value)
+    if kind in _SCALARS:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, list):
         return [_plain(x) for x in value]
     if isinstance(value, datetime):

@@ -70,6 +70,7 @@ def contact_to_domain(message: pb.Contact) -> m.Contact:
         email=message.email,
         business_account_id=message.business_account_id,
         lead_id=message.lead_id,
+        roles=list(message.roles),
     )
 
 
@@ -81,6 +82,7 @@ def contact_item_to_proto(c: m.Contact) -> pb.Contact:
         business_account_id=c.business_account_id,
         lead_id=c.lead_id,
         created_by_erpmail=c.created_by_erpmail,
+        roles=c.roles,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -16,6 +16,8 @@ MAX_NAME = 256
 MAX_REFERENCE = 128
 MAX_MEMBERS = 10_000
 MAX_BATCH = 10_000
+MAX_ROLES = 50
+ROLE_RULE = "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 # Contacts erpmail creates itself carry this prefix, so that they never take an id the ERP uses.
 ERPMAIL_CONTACT_PREFIX = "erpmail-"
 
@@ -66,6 +68,8 @@ class Contact:
     business_account_id: str = ""
     lead_id: str = ""
     created_by_erpmail: bool = False
+    # Lower case: mailing settings name contacts by role.
+    roles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,6 +102,13 @@ def normalize_contact(c: Contact) -> None:
     c.email = c.email.strip()
     c.business_account_id = c.business_account_id.strip()
     c.lead_id = c.lead_id.strip()
+    # Roles keep their positions (a bad one is named by its index); the store keeps each once.
+    c.roles = normalize_roles(c.roles)
+
+
+def normalize_roles(roles: Iterable[str]) -> list[str]:
+    """Roles as they are compared: trimmed and in lower case, so "Billing" finds "billing"."""
+    return [role.strip().lower() for role in roles]
 
 
 def normalize_batch(batch: DirectoryBatch) -> None:
@@ -188,6 +199,9 @@ def _check_contact(c: Contact, v: Violations, prefix: str) -> None:
             f + name,
             f"must be printable, on one line, at most {MAX_REFERENCE} characters",
         )
+    v.check(len(c.roles) <= MAX_ROLES, f + "roles", f"must be at most {MAX_ROLES}")
+    for i, role in enumerate(c.roles):
+        v.check(DIRECTORY_ID.fullmatch(role) is not None, f"{f}roles[{i}]", ROLE_RULE)
 
 
 def _check_name(v: Violations, field_name: str, value: str) -> None:

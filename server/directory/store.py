@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -25,6 +25,7 @@ from erpmail.server.directory.models import (
     EmployeeStatus,
     WorkGroup,
     address_key,
+    normalize_roles,
     sender_contact,
 )
 
@@ -243,7 +244,7 @@ class DirectoryStore:
             contacts=_in_order(contacts, batch.contacts, lambda c: c.contact_id),
         )
 
-    # Lookups for incoming mail processing
+    # Lookups for incoming mail processing and documents sent by email
 
     async def employee_by_address(self, address: str) -> Employee | None:
         """The employee with this address in either field, in any case; None if there is none.
@@ -268,6 +269,18 @@ class DirectoryStore:
             (address_key(address),),
         )
         return found[0].item if found else None
+
+    async def contacts_of(self, business_account_id: str, roles: Collection[str]) -> list[Contact]:
+        """The contacts of a business account with at least one of `roles` (compared in lower
+        case), ordered by contact_id; none when `roles` is empty."""
+        if not business_account_id or not roles:
+            return []
+        found = await self._contacts(
+            "WHERE business_account_id = ? AND EXISTS (SELECT 1 FROM json_each(contacts.roles)"
+            " WHERE value IN (SELECT value FROM json_each(?))) ORDER BY contact_id",
+            (business_account_id, _json(normalize_roles(roles))),
+        )
+        return [s.item for s in found]
 
     async def work_group_members(self, work_group_id: str) -> list[Employee]:
         """The members of a work group, by employee_id; NotFound for an unknown work group."""
@@ -356,11 +369,12 @@ _UPSERT_WORK_GROUP = (
 )
 _SELECT_CONTACTS = (
     "SELECT contact_id, display_name, email, business_account_id, lead_id, created_by_erpmail,"
-    " create_time, update_time FROM contacts"
+    " roles, create_time, update_time FROM contacts"
 )
 _INSERT_CONTACT = (
     "INSERT INTO contacts (contact_id, display_name, email, email_key, business_account_id,"
-    " lead_id, created_by_erpmail, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " lead_id, created_by_erpmail, roles, create_time, update_time)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Who created a contact stays as it was when the ERP replaces it.
 _UPSERT_CONTACT = (
@@ -368,7 +382,7 @@ _UPSERT_CONTACT = (
     + " ON CONFLICT (contact_id) DO UPDATE SET display_name = excluded.display_name,"
     " email = excluded.email, email_key = excluded.email_key,"
     " business_account_id = excluded.business_account_id, lead_id = excluded.lead_id,"
-    " update_time = excluded.update_time"
+    " roles = excluded.roles, update_time = excluded.update_time"
 )
 
 
@@ -459,6 +473,7 @@ def _contact_row(c: Contact, now: datetime) -> tuple[Any, ...]:
         c.business_account_id,
         c.lead_id,
         c.created_by_erpmail,
+        _json(dict.fromkeys(c.roles)),  # each role once, in the order given
         stamp,
         stamp,
     )
@@ -487,6 +502,7 @@ def _contact(row: aiosqlite.Row) -> Stored[Contact]:
             business_account_id=row["business_account_id"],
             lead_id=row["lead_id"],
             created_by_erpmail=bool(row["created_by_erpmail"]),
+            roles=json.loads(row["roles"]),
         ),
         datetime.fromisoformat(row["create_time"]),
         datetime.fromisoformat(row["update_time"]),

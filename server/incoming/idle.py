@@ -20,15 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from erpmail.server.accounts.endpoints import client_security, incoming_endpoint
+from erpmail.server.accounts.endpoints import incoming_endpoint
 from erpmail.server.accounts.models import Account, IncomingProtocol
 from erpmail.server.accounts.store import AccountStore, StoredAccount
-from erpmail.server.core.tls import client_context
+from erpmail.server.incoming.connect import login_imap
 from erpmail.server.incoming.imap_connection import (
     IDLE_RENEWAL,
     IdleUnsupported,
     ImapConnection,
-    open_imap,
 )
 
 log = logging.getLogger(__name__)
@@ -151,16 +150,8 @@ class _Watch:
         endpoint = incoming_endpoint(account, await self._accounts.passwords(self._account_id))
         if endpoint is None:
             raise ValueError("the account has no incoming server")
-        connection = await open_imap(
-            endpoint.host,
-            endpoint.port,
-            security=client_security(endpoint),
-            ssl_context=client_context(account.trusted_certificate_pem),
-            timeout=settings.timeout,
-        )
+        connection = await login_imap(account, endpoint, settings.timeout)
         try:
-            if connection.state != "AUTH":  # else PREAUTH: logged in by the server
-                await connection.login(endpoint.username, endpoint.password)
             await connection.select(account.incoming.root_folder or INBOX)
             self._receipts.request()
             while True:

@@ -3,7 +3,8 @@
 `ReplyParser` turns the server's bytes into replies without doing any I/O; `Pop3Client` is the
 socket edge around it, where every call is bounded by a timeout. A -ERR reply raises `Pop3Error`
 carrying the reply, and its RFC 2449/3206 response code ("AUTH", "IN-USE", "SYS/TEMP", ...) lets
-callers tell wrong credentials from a busy server.
+callers tell wrong credentials from a busy server. `retr_many` and `dele_many` pipeline their
+commands (RFC 2449) when the server's CAPA offers it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import base64
 import re
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -19,6 +21,8 @@ from typing import Literal
 Security = Literal["none", "ssl", "starttls"]
 
 DEFAULT_TIMEOUT = 30.0
+# Commands sent ahead of their replies when pipelining; bounds what one write holds.
+PIPELINE_DEPTH = 100
 # Far above RFC 5322's 998 octets: real mail breaks that limit, a runaway server is cut off.
 MAX_LINE = 1024 * 1024
 
@@ -56,13 +60,17 @@ class Pop3Reply:
 
 
 class ReplyParser:
-    """Splits the server's byte stream into replies; multi-line bodies end at a lone '.'."""
+    """Splits the server's byte stream into replies; multi-line bodies end at a lone '.'.
+
+    A body is found whole, by searching for its end, and split in one go: reading a message
+    line by line would cost more than everything else erpmail does to receive it.
+    """
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
         self._max_line = max_line
         self._buffer = bytearray()
         self._status: Pop3Reply | None = None  # a multi-line reply whose body is still coming
-        self._lines: list[bytes] = []
+        self._searched = 0  # how far the buffer was searched for the body's end, in vain
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
@@ -78,21 +86,28 @@ class ReplyParser:
         `multiline` says whether a +OK to the command in flight carries a body (LIST, RETR, ...);
         -ERR never does.
         """
-        if self._status is None:
+        status = self._status
+        if status is None:
             line = self._next_line()
             if line is None:
                 return None
             status = parse_status(line)
             if not (multiline and status.ok and not status.continuation):
                 return status
-            self._status, self._lines = status, []
-        while (line := self._next_line()) is not None:
-            if line == b".":
-                reply = Pop3Reply(ok=True, text=self._status.text, lines=tuple(self._lines))
-                self._status, self._lines = None, []
-                return reply
-            self._lines.append(line[1:] if line.startswith(b".") else line)
-        return None
+            self._status, self._searched = status, 0
+        buffer = self._buffer
+        # The end may straddle the bytes searched before: look again from a little earlier.
+        end = _BODY_END.search(buffer, max(self._searched - 3, 0))
+        if end is None:
+            self._searched = len(buffer)
+            if len(buffer) - buffer.rfind(b"\n") - 1 > self._max_line:
+                raise Pop3ProtocolError(f"server line longer than {self._max_line} octets")
+            return None
+        # The body keeps the LF that ends its last line; an empty body has none.
+        body = bytes(buffer[: end.start() + 1]) if end.group().startswith(b"\n") else b""
+        del buffer[: end.end()]
+        self._status = None
+        return Pop3Reply(ok=True, text=status.text, lines=body_lines(body))
 
     def _next_line(self) -> bytes | None:
         end = self._buffer.find(b"\n")
@@ -103,6 +118,24 @@ class ReplyParser:
         line = bytes(self._buffer[:end])
         del self._buffer[: end + 1]
         return line.removesuffix(b"\r")
+
+
+# The lone "." that ends a multi-line body: a whole line, with or without its CR.
+_BODY_END = re.compile(rb"(?:\A|\n)\.\r?\n")
+
+
+def body_lines(body: bytes) -> tuple[bytes, ...]:
+    """The lines of a multi-line body (each ending in LF, most in CRLF), without their endings
+    and with the '.' that byte-stuffing put before a line starting with one removed."""
+    if not body:
+        return ()
+    if body.count(b"\n") == body.count(b"\r\n"):  # CRLF throughout: split in one step
+        lines = body[:-2].split(b"\r\n")
+    else:  # bare LF endings are tolerated
+        lines = [line.removesuffix(b"\r") for line in body[:-1].split(b"\n")]
+    if body.startswith(b".") or b"\n." in body:
+        lines = [line[1:] if line.startswith(b".") else line for line in lines]
+    return tuple(lines)
 
 
 def parse_status(line: bytes) -> Pop3Reply:
@@ -137,7 +170,7 @@ def parse_listing(reply: Pop3Reply) -> dict[int, str]:
 
 def message_bytes(reply: Pop3Reply) -> bytes:
     """The message of a RETR reply, with CRLF line endings."""
-    return b"".join(line + b"\r\n" for line in reply.lines)
+    return b"\r\n".join(reply.lines) + b"\r\n" if reply.lines else b""
 
 
 def xoauth2_response(user: str, access_token: str) -> str:
@@ -198,6 +231,8 @@ class Pop3Client:
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.timeout = timeout
         self.greeting: Pop3Reply | None = None
+        # What the last CAPA said (None: not asked since connecting or since STLS).
+        self.capabilities: dict[str, list[str]] | None = None
         self._connection: _Connection | None = None
         self._host = ""  # the name the server's certificate must carry, for `starttls`
 
@@ -283,6 +318,7 @@ class Pop3Client:
         if upgraded is None:
             raise ConnectionResetError("POP3 connection closed during the TLS handshake")
         connection.transport = upgraded
+        self.capabilities = None  # RFC 2595: what was said before TLS is forgotten
         return reply
 
     async def capa(self, *, timeout: float | None = None) -> dict[str, list[str]]:
@@ -292,7 +328,23 @@ class Pop3Client:
             words = line.decode("utf-8", errors="replace").split()
             if words:
                 capabilities[words[0].upper()] = words[1:]
+        self.capabilities = capabilities
         return capabilities
+
+    async def learn_capabilities(self, *, timeout: float | None = None) -> dict[str, list[str]]:
+        """CAPA, asked once per session; a server without it (RFC 1939 only) has none."""
+        if self.capabilities is None:
+            try:
+                await self.capa(timeout=timeout)
+            except Pop3Error:
+                self.capabilities = {}
+        return self.capabilities or {}
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether commands may be sent without waiting for each reply (RFC 2449), as CAPA said:
+        a server that did not say so might drop or misread them."""
+        return "PIPELINING" in (self.capabilities or {})
 
     async def login(self, user: str, password: str, *, timeout: float | None = None) -> Pop3Reply:
         async with asyncio.timeout(self._timeout(timeout)):
@@ -331,12 +383,27 @@ class Pop3Client:
         reply = await self._command(f"RETR {number}", multiline=True, timeout=timeout)
         return message_bytes(reply)
 
+    async def retr_many(
+        self, numbers: Sequence[int], *, timeout: float | None = None
+    ) -> list[bytes]:
+        """The messages, in order; pipelined when the server offers it (see `pipelining`).
+
+        Each reply must come within `timeout` of the one before. An -ERR to one raises
+        Pop3Error once the others are answered, so the session goes on in step.
+        """
+        replies = await self._commands([f"RETR {n}" for n in numbers], True, timeout)
+        return [message_bytes(reply) for reply in replies]
+
     async def top(self, number: int, lines: int, *, timeout: float | None = None) -> bytes:
         reply = await self._command(f"TOP {number} {lines}", multiline=True, timeout=timeout)
         return message_bytes(reply)
 
     async def dele(self, number: int, *, timeout: float | None = None) -> None:
         await self._command(f"DELE {number}", timeout=timeout)
+
+    async def dele_many(self, numbers: Sequence[int], *, timeout: float | None = None) -> None:
+        """DELE for each message, pipelined like `retr_many`."""
+        await self._commands([f"DELE {n}" for n in numbers], False, timeout)
 
     async def rset(self, *, timeout: float | None = None) -> None:
         await self._command("RSET", timeout=timeout)
@@ -382,6 +449,37 @@ class Pop3Client:
             self.close()
             raise Pop3ProtocolError("unexpected SASL continuation")
         return _checked(reply)
+
+    async def _commands(
+        self, lines: Sequence[str], multiline: bool, timeout: float | None
+    ) -> list[Pop3Reply]:
+        if not self.pipelining:
+            return [
+                await self._command(line, multiline=multiline, timeout=timeout) for line in lines
+            ]
+        connection = self._connection
+        if connection is None:
+            raise ConnectionError("not connected to a POP3 server")
+        if any("\r" in line or "\n" in line for line in lines):
+            raise ValueError("a POP3 command must not contain line breaks")
+        replies: list[Pop3Reply] = []
+        limit = self._timeout(timeout)
+        try:
+            for start in range(0, len(lines), PIPELINE_DEPTH):
+                window = lines[start : start + PIPELINE_DEPTH]
+                async with asyncio.timeout(limit):
+                    await connection.send("".join(f"{line}\r\n" for line in window).encode())
+                for _ in window:
+                    async with asyncio.timeout(limit):
+                        replies.append(await connection.reply(multiline))
+        except (TimeoutError, ConnectionError, Pop3ProtocolError, asyncio.CancelledError):
+            # Replies still on their way would answer the next commands: give up the session.
+            self.close()
+            raise
+        if any(reply.continuation for reply in replies):
+            self.close()
+            raise Pop3ProtocolError("unexpected SASL continuation")
+        return [_checked(reply) for reply in replies]
 
     def _timeout(self, timeout: float | None) -> float:
         return self.timeout if timeout is None else timeout

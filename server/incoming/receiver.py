@@ -29,9 +29,10 @@ from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition
 from erpmail.server.core.tls import client_context
+from erpmail.server.incoming.connect import login_imap
 from erpmail.server.incoming.fetch_imap import delete_uids, fetch_new, list_folders
 from erpmail.server.incoming.fetch_pop3 import delete_messages, fetch_new_pop3
-from erpmail.server.incoming.imap_connection import ImapConnection, ImapError, open_imap
+from erpmail.server.incoming.imap_connection import ImapConnection, ImapError
 from erpmail.server.incoming.mapping import incoming_email
 from erpmail.server.incoming.pop3_client import Pop3Client
 from erpmail.server.incoming.store import IncomingStore, ServerLocation
@@ -180,15 +181,8 @@ class Receiver:
     async def _receive_imap(
         self, account: Account, endpoint: ServerEndpoint, receipt: Receipt, tags: TagFormat
     ) -> None:
-        conn = await open_imap(
-            endpoint.host,
-            endpoint.port,
-            security=client_security(endpoint),
-            ssl_context=client_context(account.trusted_certificate_pem),
-            timeout=self._timeout,
-        )
+        conn = await login_imap(account, endpoint, self._timeout)
         try:
-            await conn.login(endpoint.username, endpoint.password)
             cursors = await self._store.cursors(account.account_id)
             remove = account.content.remove_from_server
             for folder in await list_folders(conn, account.incoming.root_folder):

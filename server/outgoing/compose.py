@@ -16,6 +16,7 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from erpmail.server.accounts.models import Account
 from erpmail.server.outgoing.models import Address, Attachment, Content
 from erpmail.server.outgoing.validation import guess_content_type
 
@@ -124,6 +125,22 @@ def compose(
     _tidy_parts(message)
     _set_boundaries(message, seed=message_id)
     return message.as_bytes()
+
+
+def compose_for_account(
+    content: Content, account: Account, *, message_id: str, tag: str, date: datetime
+) -> bytes:
+    """The message as `account` sends it: its address and name, signature and reply address."""
+    return compose(
+        content,
+        sender=Address(account.email_address, account.display_name),
+        message_id=message_id,
+        tag=tag,
+        signature_text=account.signature.text,
+        signature_html=account.signature.html,
+        date=date,
+        reply_address=account.reply_address,
+    )
 
 
 def signed_text(body: str, signature: str) -> str:

@@ -21,7 +21,7 @@ import os
 import ssl
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from erpmail.server.accounts.endpoints import outgoing_endpoint
@@ -30,6 +30,7 @@ from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition, NotFound
 from erpmail.server.core.tls import client_context
+from erpmail.server.outgoing.compose import compose_for_account
 from erpmail.server.outgoing.models import (
     Attempt,
     AttemptOutcome,
@@ -208,6 +209,9 @@ class Dispatcher:
                 claimed, manual, allowed_failures, None, "the account does not send"
             )
             return
+        claimed = await self._composed(account, claimed, manual, allowed_failures)
+        if not claimed:
+            return
         try:
             session = await SmtpSession.open(
                 endpoint,
@@ -239,6 +243,60 @@ class Dispatcher:
             await session.close()
         # Manual processing reports what became of each email: only once it is committed.
         await asyncio.gather(*committed)
+
+    async def _composed(
+        self, account: Account, claimed: list[Claimed], manual: bool, allowed_failures: int
+    ) -> list[Claimed]:
+        """The claimed emails with their messages: those queued in bulk (OutgoingService.bulk)
+        are composed now and stored before the first attempt, so every attempt sends the same
+        bytes. One that cannot be composed fails; the others go on."""
+        if all(email.raw for email in claimed):
+            return claimed
+        ready: list[Claimed] = []
+        composed: list[tuple[int, bytes]] = []
+        broken: list[tuple[Claimed, str]] = []
+        found = await self._emails.to_compose([email.id for email in claimed if not email.raw])
+        for email in claimed:
+            if email.raw:
+                ready.append(email)
+                continue
+            try:
+                stored = found[email.id]
+                raw = compose_for_account(
+                    stored.content,
+                    account,
+                    message_id=stored.message_id,
+                    tag=stored.tracking_tag,
+                    date=self._clock.now(),
+                )
+            except Exception as error:
+                log.exception("cannot compose a queued email", extra={"email_id": email.id})
+                broken.append((email, f"the message could not be composed: {error}"))
+                continue
+            composed.append((email.id, raw))
+            ready.append(replace(email, raw=raw))
+            await asyncio.sleep(0)  # composing takes a while: let calls in between messages
+        if composed:
+            await self._emails.set_raw(composed)
+        if broken:
+            await self._writer.write(
+                [
+                    self._outcome(
+                        email,
+                        SendResult(
+                            SendStep.CONNECT,
+                            AttemptOutcome.PERMANENT_FAILURE,
+                            None,
+                            [],
+                            detail=detail,
+                        ),
+                        manual,
+                        allowed_failures,
+                    )
+                    for email, detail in broken
+                ]
+            )
+        return ready
 
     async def _account_problem(self, account: Account, error: str) -> None:
         now = self._clock.now()

@@ -150,14 +150,7 @@ class EmailStore:
                     row = await cursor.fetchone()
                 if row is not None:
                     return [int(i) for i in json.loads(row[0])]
-            async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor:
-                row = await cursor.fetchone()
-            next_id = int(row[0]) + 1 if row else 1
-            ids = list(range(next_id, next_id + len(emails)))
-            if compose is not None:
-                for email_id, email in zip(ids, emails, strict=True):
-                    compose(email_id, email)
-            await _insert(conn, list(zip(ids, emails, strict=True)), now)
+            ids = await insert_emails(conn, emails, now, compose)
             if request_id:
                 await conn.execute(
                     "INSERT INTO email_requests (request_id, email_ids) VALUES (?, ?)",
@@ -204,6 +197,15 @@ class EmailStore:
                 await record_changes(conn, [(email_id, current.account_id, status)], now)
         await self._notify()
 
+    async def set_raw(self, messages: Sequence[tuple[int, bytes]]) -> None:
+        """Stores the messages composed at first dispatch (see OutgoingService.bulk): once set,
+        an email's raw message never changes, so every attempt sends the same bytes."""
+        async with self._db.write() as conn:
+            await conn.executemany(
+                "UPDATE emails SET raw = ? WHERE id = ? AND raw IS NULL",
+                [(raw, email_id) for email_id, raw in messages],
+            )
+
     # -- reading ------------------------------------------------------------------------------
 
     async def get(self, email_id: int, with_attachments: bool = True) -> StoredEmail:
@@ -224,6 +226,19 @@ class EmailStore:
                 f"{_SELECT} WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
             found.update((row["id"], _email(row)) for row in rows)
+        return found
+
+    async def to_compose(self, ids: Sequence[int]) -> dict[int, StoredEmail]:
+        """The emails' own rows and attachments, what composing their messages needs, read in
+        two queries."""
+        found = await self.summaries(ids)
+        rows = await self._db.fetch_all(
+            "SELECT email_id, file_name, content_type, content FROM email_attachments"
+            " WHERE email_id IN (SELECT value FROM json_each(?)) ORDER BY email_id, position",
+            (json.dumps(list(ids)),),
+        )
+        for r in rows:
+            found[r[0]].content.attachments.append(Attachment(r[1], r[2], bytes(r[3])))
         return found
 
     async def page(
@@ -590,6 +605,26 @@ def _due(status: Status, content: Content, now: datetime) -> str | None:
         return None
     earliest = content.earliest_send_time
     return (earliest if earliest and earliest > now else now).isoformat()
+
+
+async def insert_emails(
+    conn: aiosqlite.Connection,
+    emails: Sequence[NewEmail],
+    now: datetime,
+    compose: Callable[[int, NewEmail], None] | None = None,
+) -> list[int]:
+    """Inserts outgoing emails in the caller's transaction (EmailStore.create, or a feature that
+    commits its own state with them) and returns their ids; the caller calls EmailStore.notify
+    once committed. `compose` as for EmailStore.create."""
+    async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor:
+        row = await cursor.fetchone()
+    next_id = int(row[0]) + 1 if row else 1
+    ids = list(range(next_id, next_id + len(emails)))
+    if compose is not None:
+        for email_id, email in zip(ids, emails, strict=True):
+            compose(email_id, email)
+    await _insert(conn, list(zip(ids, emails, strict=True)), now)
+    return ids
 
 
 async def _insert(

@@ -1,8 +1,9 @@
 """Notification templates: what a template is, what rendering one gives, and the rules of saving.
 
 No I/O here. A template is checked whole when saved (`validate_template`): every field's syntax
-with the position of the first problem, literal addresses, sizes, and, when the ERP gave the
-list of its data source's fields, every place-holder against that list.
+with the position of the first problem (formats of place-holders included), literal addresses,
+sizes, the locale (one with known formats), and, when the ERP gave the list of its data source's
+fields, every place-holder against that list.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from erpmail.server.outgoing.validation import (
     guess_content_type,
 )
 from erpmail.server.templates.fields import known_problems
+from erpmail.server.templates.formatting import locale_problem
 from erpmail.server.templates.recipients import compile_addresses
 from erpmail.server.templates.syntax import (
     TemplateSyntaxError,
@@ -142,6 +144,8 @@ class RenderError(ValueError):
 
 def line_problem(value: str) -> str:
     """Why `value` cannot stand in a header line ("" when it can)."""
+    if value.isprintable():  # the common case, checked in C: no line breaks or controls
+        return ""
     if any(c in LINE_BREAKS for c in value):
         return "would put a line break (CR or LF) into a header"
     if any(_is_control(c) for c in value if c != "\t"):
@@ -187,11 +191,10 @@ def validate_template(
     _check_line(v, f + "from_account_id", t.from_account_id, MAX_ID)
     _check_line(v, f + "data_source", t.data_source, MAX_REFERENCE)
     if t.locale:
-        v.check(
-            len(t.locale) <= MAX_LOCALE and LOCALE.fullmatch(t.locale) is not None,
-            f + "locale",
-            "must be a language tag such as 'en', 'nb-NO' or 'de_DE'",
-        )
+        if len(t.locale) > MAX_LOCALE or LOCALE.fullmatch(t.locale) is None:
+            v.add(f + "locale", "must be a language tag such as 'en', 'nb-NO' or 'de_DE'")
+        elif locale_problem(t.locale):
+            v.add(f + "locale", locale_problem(t.locale))
     known = _check_known_fields(v, f, t.known_fields)
     for name in TEXT_FIELDS:
         _check_text(v, f + name, name, getattr(t, name), known, t.data_source)

@@ -5,20 +5,32 @@ goes down through objects (`((Case.OwnerID.Email))`); inside a loop the current 
 at first, then the lines of the loops around it, then the data itself. A null value writes
 nothing; a name the data lacks is an error naming the place-holder, or writes nothing when the
 caller asks for lenient rendering. A value is never read as template text, so data cannot add
-place-holders, loops or (in the HTML body, where values are escaped) markup.
+place-holders, loops or (in the HTML body, where values are escaped) markup. A place-holder with
+a format writes its value in the template's locale (see formatting); a value the format cannot
+read is an error naming the place-holder, lenient or not.
 
-Rendering is bounded whatever the data: at most MAX_RENDERED_CHARS characters in all, at most
-MAX_LOOP_ITERATIONS lines over all loops; paths and loops are at most 64 deep (see syntax).
+Bodies are compiled once per text and locale (`_compile`): adjacent text and
+place-holders become one printf-style pattern filled per line, and each formatted place-holder
+gets its locale's formatter. Rendering is bounded whatever the data: at most MAX_RENDERED_CHARS
+characters in all, at most MAX_LOOP_ITERATIONS lines over all loops; paths and loops are at most
+64 deep.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TypeAlias
 
 from erpmail.server.outgoing.models import Address, Attachment
-from erpmail.server.templates.formatting import format_value
+from erpmail.server.templates.formatting import (
+    Formatter,
+    LocaleError,
+    format_value,
+    formatter,
+    plain_float,
+)
 from erpmail.server.templates.models import (
     RenderedTemplate,
     RenderError,
@@ -33,12 +45,15 @@ from erpmail.server.templates.recipients import (
     parse_address_list,
 )
 from erpmail.server.templates.syntax import (
+    NODE_BYTES,
+    BoundedCache,
     Loop,
     Node,
     Placeholder,
     TemplateSyntaxError,
     Text,
     parse,
+    placeholders,
 )
 
 MAX_RENDERED_CHARS = 5_000_000
@@ -76,6 +91,75 @@ _MISSING = object()
 # The line a loop is at, and the names that reach it explicitly: (aliases, line). A plain
 # tuple, as one is made per line rendered.
 _Scope: TypeAlias = "tuple[tuple[tuple[str, ...], ...], object]"
+
+# A compiled place-holder: (its name when the path is one name, else None; the path; the
+# place-holder; the formatter of its format, None without one). A tuple: unpacked per value.
+_Slot: TypeAlias = "tuple[str | None, tuple[str, ...], Placeholder, Formatter | None]"
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Text and place-holders next to each other: `pattern` is printf-style text with a `%s` per
+    slot (the template's own "%" doubled), so a value is only ever an argument."""
+
+    pattern: str
+    slots: tuple[_Slot, ...]
+
+
+@dataclass(frozen=True)
+class _CompiledLoop:
+    loop: Loop
+    # The names that reach the current line explicitly: the view in full and its last name.
+    aliases: tuple[tuple[str, ...], ...]
+    body: tuple[_Op, ...]
+    # The body again when it holds no loop: its lines are then written by the loop's fast path.
+    flat: tuple[str | _Run, ...] | None
+
+
+_Op: TypeAlias = "str | _Run | _CompiledLoop"
+
+# Compiled bodies by text and locale (escaping is chosen as they are written).
+_compiled: BoundedCache[tuple[str, str], tuple[_Op, ...]] = BoundedCache(64 * 1024 * 1024)
+
+
+def _compile(nodes: tuple[Node, ...], locale: str) -> tuple[tuple[_Op, ...], int]:
+    """The ops of `nodes`, and how many were made (for the cache's estimate of their size).
+
+    Raises LocaleError naming no place-holder; the caller names the first formatted one."""
+    ops: list[_Op] = []
+    pending: list[Text | Placeholder] = []
+    count = 0
+
+    def flush() -> None:
+        slots = tuple(_slot(n, locale) for n in pending if isinstance(n, Placeholder))
+        if slots:
+            pattern = "".join(
+                "%s" if isinstance(n, Placeholder) else n.text.replace("%", "%%") for n in pending
+            )
+            ops.append(_Run(pattern, slots))
+        elif pending:
+            ops.append("".join(n.text for n in pending if isinstance(n, Text)))
+        pending.clear()
+
+    for node in nodes:
+        count += 1
+        if isinstance(node, Loop):
+            flush()
+            body, inner = _compile(node.body, locale)
+            count += inner
+            aliases = tuple(dict.fromkeys((node.view, node.view[-1:])))
+            flat = tuple(op for op in body if not isinstance(op, _CompiledLoop))
+            ops.append(_CompiledLoop(node, aliases, body, flat if len(flat) == len(body) else None))
+        else:
+            pending.append(node)
+    flush()
+    return tuple(ops), count
+
+
+def _slot(placeholder: Placeholder, locale: str) -> _Slot:
+    path = placeholder.path
+    write = None if placeholder.format is None else formatter(placeholder.format, locale)
+    return (path[0] if len(path) == 1 else None, path, placeholder, write)
 
 
 class _Renderer:
@@ -126,46 +210,90 @@ class _Renderer:
 
     def body(self, field: str, source: str, *, escape: bool) -> str:
         self.field = field
+        if not source:
+            return ""
         out: list[str] = []
-        self._write(self._nodes(source, loops=True), (), out, escape)
+        self._write(self._program(source), (), None, out, escape)
         return "".join(out)
 
     # Bodies
 
+    def _program(self, source: str) -> tuple[_Op, ...]:
+        key = (source, self.locale)
+        ops = _compiled.get(key)
+        if ops is None:
+            nodes = self._nodes(source, loops=True)
+            try:
+                ops, count = _compile(nodes, self.locale)
+            except LocaleError as error:
+                raise self._locale_error(nodes, error) from None
+            _compiled.put(key, ops, len(source) + NODE_BYTES * count)
+        return ops
+
     def _write(
-        self, nodes: tuple[Node, ...], scopes: tuple[_Scope, ...], out: list[str], escape: bool
+        self,
+        ops: tuple[_Op, ...],
+        scopes: tuple[_Scope, ...],
+        current: dict[str, object] | None,
+        out: list[str],
+        escape: bool,
     ) -> None:
-        # The hot loop of rendering: the common lookup of a current line's field, the common
-        # value types and the size bound are inlined.
-        for node in nodes:
-            if isinstance(node, Text):
-                text = node.text
-            elif isinstance(node, Placeholder):
-                path = node.path
-                value = _MISSING
-                if scopes and len(path) == 1:
-                    line = scopes[-1][1]
-                    if type(line) is dict:
-                        value = line.get(path[0], _MISSING)
-                if value is _MISSING:
-                    value = self._lookup(path, scopes, node)
-                if type(value) is str:
-                    text = html.escape(value) if escape else value
-                elif type(value) is float or type(value) is int:
-                    # A number's digits need no escaping.
-                    text = format_value(value, self.locale)
-                else:
-                    text = self._text(node, value)
-                    text = html.escape(text) if escape else text
+        """Writes `ops` for the line `current` (the innermost loop's line when it is an object,
+        else None) into `out`."""
+        for op in ops:
+            if type(op) is _Run:
+                text = self._fill(op, scopes, current, escape)
+            elif type(op) is str:
+                text = op
             else:
-                self._loop(node, scopes, out, escape)
+                assert isinstance(op, _CompiledLoop)
+                self._loop(op, scopes, out, escape)
                 continue
             self.room -= len(text)
             if self.room < 0:
                 self._use(0)
             out.append(text)
 
-    def _loop(self, loop: Loop, scopes: tuple[_Scope, ...], out: list[str], escape: bool) -> None:
+    def _fill(
+        self,
+        run: _Run,
+        scopes: tuple[_Scope, ...],
+        current: dict[str, object] | None,
+        escape: bool,
+    ) -> str:
+        # The hot loop of rendering: the lookup of a current line's field and the common value
+        # types (text and JSON's numbers) are inlined.
+        texts = []
+        for name, path, placeholder, write in run.slots:
+            if current is not None and name is not None:
+                value = current.get(name, _MISSING)
+                if value is _MISSING:
+                    value = self._lookup(path, scopes, placeholder)
+            else:
+                value = self._lookup(path, scopes, placeholder)
+            kind = type(value)
+            if write is None:
+                if kind is str:
+                    texts.append(html.escape(value) if escape else value)  # type: ignore[arg-type]
+                    continue
+                if kind is float:
+                    texts.append(plain_float(value))  # type: ignore[arg-type]  # no escaping
+                    continue
+            elif kind is float or kind is str:
+                try:
+                    text = write(value)
+                except ValueError as error:
+                    raise self._error(placeholder, f"{placeholder} {error}") from None
+                texts.append(html.escape(text) if escape else text)
+                continue
+            text = self._text(placeholder, value, write)
+            texts.append(html.escape(text) if escape else text)
+        return run.pattern % tuple(texts)
+
+    def _loop(
+        self, op: _CompiledLoop, scopes: tuple[_Scope, ...], out: list[str], escape: bool
+    ) -> None:
+        loop = op.loop
         lines = self._lookup(loop.view, scopes, loop)
         if lines is _MISSING:
             if not self.lenient:
@@ -179,19 +307,38 @@ class _Renderer:
                 loop,
                 f'<foreach view="{loop.name}">: {loop.name} is {_kind(lines)}, not a list of lines',
             )
-        aliases = tuple(dict.fromkeys((loop.view, loop.view[-1:])))
+        self.iterations += len(lines)
+        if self.iterations > MAX_LOOP_ITERATIONS:
+            raise self._error(
+                loop, f"the loops would write more than {MAX_LOOP_ITERATIONS} lines in all"
+            )
+        aliases = op.aliases
+        flat = op.flat
+        if flat is None:
+            for line in lines:
+                current = line if type(line) is dict else None
+                self._write(op.body, (*scopes, (aliases, line)), current, out, escape)
+            return
+        # The common loop, without loops inside: _write inlined, the size bound kept locally.
+        fill = self._fill
+        room = self.room
         for line in lines:
-            self.iterations += 1
-            if self.iterations > MAX_LOOP_ITERATIONS:
-                raise self._error(
-                    loop, f"the loops would write more than {MAX_LOOP_ITERATIONS} lines in all"
-                )
-            self._write(loop.body, (*scopes, (aliases, line)), out, escape)
+            current = line if type(line) is dict else None
+            inner = (*scopes, (aliases, line))
+            for each in flat:
+                text = each if isinstance(each, str) else fill(each, inner, current, escape)
+                room -= len(text)
+                if room < 0:
+                    self.room = room
+                    self._use(0)
+                out.append(text)
+        self.room = room
 
     # Values
 
-    def _text(self, placeholder: Placeholder, value: object) -> str:
-        """The text a looked-up value writes."""
+    def _text(self, placeholder: Placeholder, value: object, write: Formatter | None = None) -> str:
+        """The text a looked-up value writes; `write` is the place-holder's formatter, when
+        the caller has it at hand."""
         if value is _MISSING:
             if self.lenient:
                 return ""
@@ -202,11 +349,26 @@ class _Renderer:
             raise self._error(
                 placeholder, f"{placeholder} is a list; write a <foreach> loop over it"
             )
+        if value is None:
+            return ""
+        if placeholder.format is not None:
+            try:
+                return (write or self._formatter(placeholder))(value)
+            except ValueError as error:
+                # The value itself is not repeated: data may hold what logs should not.
+                raise self._error(placeholder, f"{placeholder} {error}") from None
         try:
             return format_value(value, self.locale)
         except TypeError:
             message = f"{placeholder} is {_kind(value)}, not a value"
             raise self._error(placeholder, message) from None
+
+    def _formatter(self, placeholder: Placeholder) -> Formatter:
+        assert placeholder.format is not None
+        try:
+            return formatter(placeholder.format, self.locale)
+        except LocaleError as error:
+            raise self._locale_error((placeholder,), error) from None
 
     def _header_value(self, placeholder: Placeholder) -> str:
         text = self._text(placeholder, self._lookup(placeholder.path, (), placeholder))
@@ -259,10 +421,7 @@ class _Renderer:
                 raise self._error(
                     placeholder, f"{placeholder} holds {_kind(item)}, not email addresses"
                 )
-            try:
-                text = format_value(item, self.locale)
-            except TypeError:
-                raise self._error(placeholder, f"{placeholder} is {_kind(item)}") from None
+            text = self._text(placeholder, item)
             self._use(len(text))
             problem = line_problem(text)
             if problem:
@@ -324,6 +483,14 @@ class _Renderer:
             line=where.position.line,
             column=where.position.column,
         )
+
+    def _locale_error(self, nodes: tuple[Node, ...], error: LocaleError) -> RenderError:
+        """The error of the first place-holder with a format: the locale cannot serve it."""
+        for placeholder, _ in placeholders(nodes):
+            if placeholder.format is not None:
+                message = f"{placeholder} cannot be formatted: locale {self.locale!r} {error}"
+                return self._error(placeholder, message)
+        return RenderError(f"locale {self.locale!r} {error}", field=self.field)
 
     def _syntax(self, error: TemplateSyntaxError) -> RenderError:
         return RenderError(

@@ -1,20 +1,62 @@
-"""Where notification templates are kept; attachments in their own table, read only when needed."""
+"""Where notification templates are kept; attachments in their own table, read only when needed.
+
+Other features name templates (the preferences' system templates, an account's confirmation and
+reply templates): a template one of them names is not deleted (`TemplateUse`), and the
+new-user welcome template keeps its four place-holders while the preferences name it. Both are
+checked in the writing transaction, so no change slips in between check and write.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 from erpmail.server.accounts.store import DeletionGuard
 from erpmail.server.core.db import Database
-from erpmail.server.core.errors import AlreadyExists, InvalidArgument, NotFound
-from erpmail.server.templates.models import Template, TemplateAttachment, slug
+from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from erpmail.server.templates.models import (
+    Template,
+    TemplateAttachment,
+    check_welcome_template,
+    slug,
+)
 
 RESOURCE = "template"
+IN_USE = "TEMPLATE_IN_USE"
+WELCOME = "WELCOME_TEMPLATE"
+
+
+@dataclass(frozen=True)
+class TemplateUse:
+    """Something that names templates, so that a template it names is not deleted.
+
+    `query` finds the first that names the template bound as :template_id, as rows of (the
+    resource, the field naming the template): ("accounts/support",
+    "processing.reply_template_id"). Other features pass theirs to TemplateStore.
+    """
+
+    query: str
+
+
+PREFERENCES_USE = TemplateUse(
+    "SELECT 'preferences', 'system_templates.' || t.key FROM preferences p,"
+    " json_each(p.settings, '$.system_templates') t"
+    " WHERE p.id = 1 AND t.value = :template_id ORDER BY t.key LIMIT 1"
+)
+ACCOUNT_USE = TemplateUse(
+    "SELECT 'accounts/' || account_id, CASE :template_id"
+    " WHEN json_extract(settings, '$.processing.confirmation_template_id')"
+    " THEN 'processing.confirmation_template_id' ELSE 'processing.reply_template_id' END"
+    " FROM accounts"
+    " WHERE json_extract(settings, '$.processing.confirmation_template_id') = :template_id"
+    " OR json_extract(settings, '$.processing.reply_template_id') = :template_id"
+    " ORDER BY account_id LIMIT 1"
+)
 
 # Registered with the accounts: an account a template sends from is not deleted under it.
 TEMPLATE_ACCOUNT_GUARD = DeletionGuard(
@@ -25,8 +67,9 @@ TEMPLATE_ACCOUNT_GUARD = DeletionGuard(
 
 
 class TemplateStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, uses: Sequence[TemplateUse] = ()) -> None:
         self._db = db
+        self._uses = (PREFERENCES_USE, ACCOUNT_USE, *uses)
 
     async def create(self, template: Template, now: datetime, field: str = "template") -> Template:
         """Stores a new template, making its ID from the description when it has none."""
@@ -80,9 +123,12 @@ class TemplateStore:
     ) -> Template:
         """Applies `edit` to the stored template inside one transaction (no lost updates)."""
         async with self._db.write() as conn:
-            current = await _read_in(conn, template_id)
+            current = await read_in(conn, template_id)
+            if current is None:
+                raise NotFound(RESOURCE, template_id)
             changed = edit(current)
             await _check_account(conn, changed.from_account_id, field)
+            await _check_welcome(conn, changed)
             row_values = _row(changed, template_id, current.create_time or now, now)
             await conn.execute(_UPDATE, (*row_values[1:], template_id))
             if changed.attachments != current.attachments:
@@ -93,7 +139,19 @@ class TemplateStore:
         return await self.get(template_id)
 
     async def delete(self, template_id: str) -> None:
+        """Deletes the template; FailedPrecondition while the preferences, an account or another
+        feature's settings name it."""
         async with self._db.write() as conn:
+            for use in self._uses:
+                async with conn.execute(use.query, {"template_id": template_id}) as cursor:
+                    user = await cursor.fetchone()
+                if user is not None:
+                    raise FailedPrecondition(
+                        IN_USE,
+                        user[0],
+                        f"{user[0]} names this template in {user[1]}; name another template"
+                        " there first",
+                    )
             cursor = await conn.execute(
                 "DELETE FROM templates WHERE template_id = ?", (template_id,)
             )
@@ -139,11 +197,34 @@ async def _free_id(conn: aiosqlite.Connection, base: str) -> str:
     return f"{base}-{n}"
 
 
-async def _read_in(conn: aiosqlite.Connection, template_id: str) -> Template:
+async def _check_welcome(conn: aiosqlite.Connection, template: Template) -> None:
+    """While the preferences name the template as the new-user welcome template, it keeps the
+    place-holders that rule asks for."""
+    async with conn.execute(
+        "SELECT 1 FROM preferences WHERE id = 1 AND"
+        " json_extract(settings, '$.system_templates.new_user_welcome_template_id') = ?",
+        (template.template_id,),
+    ) as cursor:
+        if await cursor.fetchone() is None:
+            return
+    try:
+        check_welcome_template(template, "template")
+    except InvalidArgument as error:
+        raise FailedPrecondition(
+            WELCOME,
+            "preferences",
+            "the preferences name this template as the new-user welcome template (system_templates"
+            f".new_user_welcome_template_id): {error.violations[0].description}",
+        ) from None
+
+
+async def read_in(conn: aiosqlite.Connection, template_id: str) -> Template | None:
+    """The template with its attachments, read in the caller's transaction; None when there is
+    none (the preferences check their welcome template this way)."""
     async with conn.execute(_SELECT + " WHERE template_id = ?", (template_id,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
-        raise NotFound(RESOURCE, template_id)
+        return None
     async with conn.execute(
         "SELECT file_name, content_type, content FROM template_attachments"
         " WHERE template_id = ? ORDER BY position",

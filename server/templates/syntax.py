@@ -2,7 +2,8 @@
 
 Two constructs, anywhere in a text:
 
-- a place-holder, `((Name))`, or a dotted path into related data, `((Case.OwnerID.Email))`;
+- a place-holder, `((Name))`, or a dotted path into related data, `((Case.OwnerID.Email))`,
+  optionally with a format after a colon, `((Order.Total:currency:EUR))` (see formatting);
   spaces just inside the parentheses are allowed; a `(` before `((` is plain text, so
   `(((Name))` is "(" and the place-holder;
 - in bodies only, a loop over detail lines, `<foreach view="Lines">...</foreach>`, which may nest.
@@ -18,14 +19,17 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Generic, TypeAlias, TypeVar
+
+from erpmail.server.templates.formatting import FORMAT_RULE, Format, parse_format
 
 # A path goes at most this deep; loops nest at most this deep. Both keep rendering bounded.
 MAX_PATH_DEPTH = 64
 MAX_LOOP_DEPTH = 64
 MAX_SEGMENT = 128
-# A place-holder's closing "))" is looked for this far: enough for the deepest path.
-_MAX_PLACEHOLDER = MAX_PATH_DEPTH * (MAX_SEGMENT + 1) + 64
+MAX_FORMAT = 64
+# A place-holder's closing "))" is looked for this far: enough for the deepest path and a format.
+_MAX_PLACEHOLDER = MAX_PATH_DEPTH * (MAX_SEGMENT + 1) + MAX_FORMAT + 64
 
 _SEGMENT = r"\w{1,128}"
 _PATH = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
@@ -54,13 +58,15 @@ class Text:
 class Placeholder:
     path: tuple[str, ...]
     position: Position
+    # None: the value is written the same in every locale.
+    format: Format | None = None
 
     @property
     def name(self) -> str:
         return ".".join(self.path)
 
     def __str__(self) -> str:
-        return f"(({self.name}))"
+        return f"(({self.name}))" if self.format is None else f"(({self.name}:{self.format}))"
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def parse(source: str, *, loops: bool = True) -> tuple[Node, ...]:
     if nodes is None:
         parser = _Parser(source, loops)
         nodes = parser.run()
-        _cache.put((source, loops), nodes, len(source) + _NODE_BYTES * parser.count)
+        _cache.put((source, loops), nodes, len(source) + NODE_BYTES * parser.count)
     return nodes
 
 
@@ -129,21 +135,26 @@ def parse_path(text: str) -> tuple[str, ...] | None:
     return path if len(path) <= MAX_PATH_DEPTH else None
 
 
-class _ParseCache:
-    """Parsed texts, least recently used out first, within a budget of (estimated) bytes.
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
-    Templates are rendered far more often than they change, so each text is parsed once; the
-    budget keeps many large or hostile texts (a node costs far more than its characters) from
-    holding much memory.
+
+class BoundedCache(Generic[_K, _V]):
+    """What is made from template texts, least recently used out first, within a budget of
+    (estimated) bytes.
+
+    Templates are rendered far more often than they change, so each text is parsed (and
+    compiled) once; the budget keeps many large or hostile texts (a node costs far more than its
+    characters) from holding much memory.
     """
 
     def __init__(self, budget: int) -> None:
         self._budget = budget
         self._used = 0
-        self._items: OrderedDict[tuple[str, bool], tuple[tuple[Node, ...], int]] = OrderedDict()
+        self._items: OrderedDict[_K, tuple[_V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, bool]) -> tuple[Node, ...] | None:
+    def get(self, key: _K) -> _V | None:
         with self._lock:
             found = self._items.get(key)
             if found is None:
@@ -151,13 +162,13 @@ class _ParseCache:
             self._items.move_to_end(key)
             return found[0]
 
-    def put(self, key: tuple[str, bool], nodes: tuple[Node, ...], size: int) -> None:
+    def put(self, key: _K, value: _V, size: int) -> None:
         if size > self._budget // 8:
             return
         with self._lock:
             if key in self._items:
                 return
-            self._items[key] = (nodes, size)
+            self._items[key] = (value, size)
             self._used += size
             while self._used > self._budget:
                 _, (_, dropped) = self._items.popitem(last=False)
@@ -165,8 +176,8 @@ class _ParseCache:
 
 
 # What one node with its position and text costs in memory, roughly.
-_NODE_BYTES = 400
-_cache = _ParseCache(64 * 1024 * 1024)
+NODE_BYTES = 400
+_cache: BoundedCache[tuple[str, bool], tuple[Node, ...]] = BoundedCache(64 * 1024 * 1024)
 
 
 class _Parser:
@@ -222,13 +233,30 @@ class _Parser:
             raise TemplateSyntaxError(
                 "place-holder is not closed: write ((Name))", self.position(start)
             )
-        inner = self.source[start + 2 : close].strip(" \t")
-        path = parse_path(inner)
+        written, colon, format_text = self.source[start + 2 : close].partition(":")
+        path = parse_path(written.strip(" \t"))
         if path is None:
+            inner = self.source[start + 2 : close].strip(" \t")
             raise TemplateSyntaxError(_bad_path(inner), self.position(start))
-        self._nodes.append(Placeholder(path, self.position(start)))
+        fmt = None
+        if colon:
+            at = start + 2 + len(written) + 1
+            at += len(format_text) - len(format_text.lstrip(" \t"))
+            fmt = self._format(".".join(path), format_text, at)
+        self._nodes.append(Placeholder(path, self.position(start), fmt))
         self.count += 1
         return close + 2
+
+    def _format(self, name: str, text: str, at: int) -> Format:
+        try:
+            if not text.strip(" \t"):
+                raise ValueError(f"a format must follow ':'; {FORMAT_RULE}")
+            if len(text) > MAX_FORMAT:
+                raise ValueError(f"the format is longer than {MAX_FORMAT} characters")
+            return parse_format(text)
+        except ValueError as error:
+            message = f"place-holder (({name})): {error}"
+            raise TemplateSyntaxError(message, self.position(at)) from None
 
     def _open_loop(self, start: int) -> int:
         position = self.position(start)
@@ -276,5 +304,6 @@ def _bad_path(inner: str) -> str:
     shown = inner if len(inner) <= 40 else inner[:40] + "..."
     return (
         f"malformed place-holder {'((' + shown + '))'!r}: write a name of letters, digits and"
-        " '_', or dotted names such as ((Case.OwnerID.Email))"
+        " '_', or dotted names such as ((Case.OwnerID.Email)), optionally with a format after a"
+        " colon such as ((Order.Total:currency:EUR))"
     )

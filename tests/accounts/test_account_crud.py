@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TypeAlias
 
 import grpc
 import pytest
+from erpmail.server.app import ErpmailServer
+from erpmail.server.directory.models import WorkGroup
 from erpmail.v1 import accounts_pb2 as pb
 from erpmail.v1 import accounts_pb2_grpc, common_pb2
 from google.protobuf import field_mask_pb2
@@ -15,7 +18,11 @@ from tests.support.accounts import account
 Stub: TypeAlias = "accounts_pb2_grpc.AccountServiceAsyncStub"
 
 
-async def test_created_account_is_returned_with_every_setting(accounts: Stub) -> None:
+async def test_created_account_is_returned_with_every_setting(
+    accounts: Stub, erpmail_server: ErpmailServer
+) -> None:
+    helpdesk = WorkGroup("helpdesk", "Helpdesk")
+    await erpmail_server.directory.create_work_group(helpdesk, datetime.now(UTC))
     sent = account(
         "sales",
         reply_address="noreply@example.com",

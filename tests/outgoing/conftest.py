@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
 import pytest
-from erpmail.sandbox.app import Sandbox, SandboxConfig
+from erpmail.sandbox.app import Sandbox
 from erpmail.server.app import ErpmailServer
-from erpmail.server.config import Settings
 from erpmail.server.outgoing.dispatcher import DispatchSettings
-from erpmail.server.outgoing.policy import Backoff
 from erpmail.v1 import accounts_pb2_grpc, emails_pb2_grpc, preferences_pb2_grpc
 
-from tests.support.outgoing import ADDRESS, PASSWORD
-
-FAST = DispatchSettings(
-    sessions_per_account=1,
-    poll_interval=0.2,
-    backoff=Backoff(first=timedelta(milliseconds=50), factor=2, longest=timedelta(seconds=1)),
-    account_retry=timedelta(milliseconds=200),
-    smtp_timeout=5,
-)
+from tests.support.outgoing import FAST, fast_server, sandbox_with_mailbox
 
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(SandboxConfig.ephemeral()) as running:
-        running.store.create_mailbox(ADDRESS, PASSWORD)
+    async with sandbox_with_mailbox() as running:
         yield running
 
 
@@ -42,17 +30,8 @@ def dispatch_settings() -> DispatchSettings:
 async def erpmail_server(
     tmp_path: Path, dispatch_settings: DispatchSettings
 ) -> AsyncIterator[ErpmailServer]:
-    server = ErpmailServer(
-        Settings(
-            listen="127.0.0.1:0",
-            data_dir=tmp_path / "data",
-            dispatch=dispatch_settings,
-            watch_progress_interval=0.2,
-        )
-    )
-    await server.start()
-    yield server
-    await server.stop(grace=0)
+    async with fast_server(tmp_path / "data", dispatch_settings) as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,16 +3,62 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
+from pathlib import Path
 from typing import TypeAlias
 
-from erpmail.sandbox.app import Sandbox
+from erpmail.sandbox.app import Sandbox, SandboxConfig
+from erpmail.server.app import ErpmailServer
+from erpmail.server.config import Settings
+from erpmail.server.outgoing.dispatcher import DispatchSettings
+from erpmail.server.outgoing.policy import Backoff
 from erpmail.v1 import accounts_pb2 as apb
 from erpmail.v1 import common_pb2, emails_pb2_grpc
 from erpmail.v1 import emails_pb2 as pb
 
 Emails: TypeAlias = "emails_pb2_grpc.EmailServiceAsyncStub"
 ADDRESS, PASSWORD = "erp@sandbox.test", "erp-sandbox"
+
+# A dispatcher that sends quickly: short backoff, fast polling, one session per account.
+FAST = DispatchSettings(
+    sessions_per_account=1,
+    poll_interval=0.2,
+    backoff=Backoff(first=timedelta(milliseconds=50), factor=2, longest=timedelta(seconds=1)),
+    account_retry=timedelta(milliseconds=200),
+    smtp_timeout=5,
+)
+
+
+@contextlib.asynccontextmanager
+async def fast_server(
+    data_dir: Path, dispatch: DispatchSettings = FAST
+) -> AsyncIterator[ErpmailServer]:
+    """An erpmail server on an ephemeral port that sends quickly; stopped on exit."""
+    server = ErpmailServer(
+        Settings(
+            listen="127.0.0.1:0",
+            data_dir=data_dir,
+            dispatch=dispatch,
+            watch_progress_interval=0.2,
+        )
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(grace=0)
+
+
+@contextlib.asynccontextmanager
+async def sandbox_with_mailbox() -> AsyncIterator[Sandbox]:
+    """A sandbox on ephemeral ports with the account's mailbox (ADDRESS, PASSWORD)."""
+    async with Sandbox(SandboxConfig.ephemeral()) as running:
+        running.store.create_mailbox(ADDRESS, PASSWORD)
+        yield running
+
+
 FINAL = {pb.EMAIL_STATUS_PROCESSED, pb.EMAIL_STATUS_FAILED}
 
 

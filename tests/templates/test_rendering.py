@@ -262,3 +262,34 @@ def test_a_value_of_an_unknown_kind_is_refused_by_the_formatter() -> None:
 
 def test_a_value_of_an_unknown_kind_fails_rendering_naming_the_placeholder() -> None:
     assert error(Template("t", text_body="((Blob))"), {"Blob": b"bytes"}).placeholder == "Blob"
+
+
+def test_percent_signs_and_braces_in_the_template_and_in_values_are_written_as_they_are() -> None:
+    body = '%s %% %(x)s {} {0} ((Name)) <foreach view="Lines">%d{((Item))}%</foreach>'
+    data = {"Name": "%s {} %(x)s", "Lines": [{"Item": "%%"}, {"Item": "{0}"}]}
+
+    assert text(body, data) == "%s %% %(x)s {} {0} %s {} %(x)s %d{%%}%%d{{0}}%"
+
+
+def test_one_text_rendered_for_two_locales_is_formatted_for_each() -> None:
+    body = "((Total:number:2))"
+
+    def rendered(locale: str) -> str:
+        template = Template("t", text_body=body, html_body=body, locale=locale)
+        result = render(template, {"Total": 1234.5})
+        return f"{result.text_body}|{result.html_body}"
+
+    assert [rendered("en"), rendered("de"), rendered("en")] == [
+        "1,234.50|1,234.50",
+        "1.234,50|1.234,50",
+        "1,234.50|1,234.50",
+    ]
+
+
+def test_one_text_used_as_text_and_html_body_is_escaped_only_in_html() -> None:
+    body = "<b>((Name))</b>"
+
+    rendered = render(Template("t", text_body=body, html_body=body), {"Name": "A & B"})
+
+    assert rendered.text_body == "<b>A & B</b>"
+    assert rendered.html_body == "<b>A &amp; B</b>"

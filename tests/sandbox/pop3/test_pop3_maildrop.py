@@ -7,6 +7,7 @@ from erpmail.sandbox.pop3.maildrop import (
     Maildrop,
     message_lines,
     multiline,
+    multiline_message,
     top_lines,
     transmitted_size,
 )
@@ -40,6 +41,11 @@ def test_size_is_the_octets_sent_with_crlf_line_endings(raw: bytes) -> None:
 def test_multiline_doubles_leading_dots_and_ends_with_a_lone_dot() -> None:
     body = multiline([b"plain", b".dot", b"..two", b".", b"mid.dle"])
     assert body == b"plain\r\n..dot\r\n...two\r\n..\r\nmid.dle\r\n.\r\n"
+
+
+@pytest.mark.parametrize("raw", [*SAMPLES, b".lead\r\n", b"a\r\n.\r\n", b"plain\r\nmail\r\n"])
+def test_a_message_goes_out_as_its_stuffed_lines_whatever_shortcut_is_taken(raw: bytes) -> None:
+    assert multiline_message(raw) == multiline(message_lines(raw))
 
 
 def test_multiline_of_nothing_is_only_the_terminator() -> None:

@@ -1,0 +1,131 @@
+"""Sending a document by email: the party's preference and mailing setting decide whether and to
+whom, the setting's template makes the email, and the outgoing queue takes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from erpmail.server.directory.models import Employee
+from erpmail.server.directory.store import DirectoryStore
+from erpmail.server.documents.models import Delivery, DocumentRequest, MailingSetting
+from erpmail.server.documents.recipients import (
+    arrange,
+    by_kind,
+    employees_named,
+    resolve,
+    roles_named,
+)
+from erpmail.server.documents.store import DocumentStore
+from erpmail.server.outgoing.models import Address, RecipientKind
+from erpmail.server.outgoing.service import OutgoingService
+from erpmail.server.templates.compose import template_content, template_request
+from erpmail.server.templates.models import RenderError
+from erpmail.server.templates.render import render
+from erpmail.server.templates.store import TemplateStore
+
+# Request ids of EmailService and of other features share one table: this keeps a document's
+# request id from answering with emails some other call made under the same id.
+REQUEST_ID_SCOPE = "document:"
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    setting: MailingSetting
+    email_ids: list[int]
+
+
+class DocumentSender:
+    def __init__(
+        self,
+        store: DocumentStore,
+        directory: DirectoryStore,
+        templates: TemplateStore,
+        outgoing: OutgoingService,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._templates = templates
+        self._outgoing = outgoing
+
+    async def send(self, request: DocumentRequest, actor: str) -> SentDocument:
+        """Queues the email the party's mailing setting calls for; FailedPrecondition, nothing
+        queued, when the document does not go to the party by email. `request` is valid."""
+        setting = await self._setting(request)
+        try:
+            template = await self._templates.get(setting.template_id)
+        except NotFound:
+            raise FailedPrecondition(
+                "TEMPLATE_MISSING",
+                setting.name,
+                f"the template {setting.template_id!r} of the mailing setting no longer exists",
+            ) from None
+        try:
+            rendered = render(template, request.data)
+        except RenderError as error:
+            raise InvalidArgument.of(
+                "data", f"template {template.template_id!r}, {error}"
+            ) from None
+        found = by_kind(await self._resolve(setting))
+        content = template_content(
+            rendered,
+            extra_to=found[RecipientKind.TO],
+            files=request.files,
+            related_entity=request.related_entity,
+        )
+        recipients = arrange(
+            content.to,
+            [*content.cc, *found[RecipientKind.CC]],
+            [*content.bcc, *found[RecipientKind.BCC]],
+        )
+        if not recipients:
+            raise FailedPrecondition(
+                "NO_RECIPIENTS",
+                setting.name,
+                f"no recipient of the mailing setting for {setting.party.name}"
+                f" ({setting.document_type}) has an address, and the template names none",
+            )
+        content.to, content.cc, content.bcc = recipients.to, recipients.cc, recipients.bcc
+        create = template_request(
+            rendered,
+            content,
+            account_id=setting.account_id,
+            request_id=REQUEST_ID_SCOPE + request.request_id if request.request_id else "",
+        )
+        return SentDocument(setting, await self._outgoing.create([create], actor))
+
+    async def _setting(self, request: DocumentRequest) -> MailingSetting:
+        """The active setting the document goes by; FailedPrecondition saying why there is none."""
+        party, document_type = request.party, request.document_type
+        preference = await self._store.preference(party)
+        if preference.delivery is Delivery.PAPER:
+            raise FailedPrecondition(
+                "PARTY_TAKES_PAPER", party.name, f"{party.name} takes documents on paper only"
+            )
+        setting = await self._store.find(party, document_type)
+        if setting is None:
+            raise FailedPrecondition(
+                "NO_MAILING_SETTING",
+                f"{party.name}/{document_type}",
+                f"{party.name} has no mailing setting for {document_type!r} documents",
+            )
+        if not setting.active:
+            raise FailedPrecondition(
+                "MAILING_SETTING_INACTIVE",
+                setting.name,
+                f"the mailing setting of {party.name} for {document_type!r} documents is"
+                " not active",
+            )
+        return setting
+
+    async def _resolve(self, setting: MailingSetting) -> list[tuple[RecipientKind, Address]]:
+        contacts = await self._directory.contacts_of(
+            setting.party.business_account_id, roles_named(setting.recipients)
+        )
+        employees: dict[str, Employee] = {}
+        for employee_id in employees_named(setting.recipients):
+            try:
+                employees[employee_id] = (await self._directory.get_employee(employee_id)).item
+            except NotFound:
+                continue  # deleted since the setting was saved: it names nobody now
+        return list(resolve(setting.recipients, contacts, employees))
