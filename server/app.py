@@ -33,10 +33,20 @@ from erpmail.server.incoming.processor import Processor
 from erpmail.server.incoming.receiver import Receiver
 from erpmail.server.incoming.servicer import ProcessingServicer
 from erpmail.server.incoming.store import IncomingStore
+from erpmail.server.mailbox.action_store import ActionStore
+from erpmail.server.mailbox.actions_service import MailboxActions
+from erpmail.server.mailbox.view_service import ViewService
+from erpmail.server.mailbox.view_servicer import EmailLists, SavedViewServicer
+from erpmail.server.mailbox.view_store import ViewStore
 from erpmail.server.mailings.service import MailingService
 from erpmail.server.mailings.servicer import MailingServicer
 from erpmail.server.mailings.store import MASS_MAILING_ACCOUNT_GUARD, MailingStore
 from erpmail.server.mailings.worker import MailingWorker
+from erpmail.server.management.runner import SendReceiveRunner
+from erpmail.server.management.scheduler import Scheduler
+from erpmail.server.management.service import FigureService, ScheduleService
+from erpmail.server.management.servicer import ManagementServicer
+from erpmail.server.management.store import ManagementStore
 from erpmail.server.outgoing.dispatcher import Dispatcher
 from erpmail.server.outgoing.service import OutgoingService
 from erpmail.server.outgoing.servicer import EmailServicer
@@ -61,12 +71,16 @@ from erpmail.v1 import (
     entity_requests_pb2_grpc,
     mailings_pb2,
     mailings_pb2_grpc,
+    management_pb2,
+    management_pb2_grpc,
     preferences_pb2,
     preferences_pb2_grpc,
     processing_pb2,
     processing_pb2_grpc,
     templates_pb2,
     templates_pb2_grpc,
+    views_pb2,
+    views_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -85,6 +99,8 @@ SERVICE_NAMES = (
     assignment_pb2.DESCRIPTOR.services_by_name["AssignmentMapService"].full_name,
     entity_requests_pb2.DESCRIPTOR.services_by_name["EntityRequestService"].full_name,
     mailings_pb2.DESCRIPTOR.services_by_name["MailingService"].full_name,
+    management_pb2.DESCRIPTOR.services_by_name["ManagementService"].full_name,
+    views_pb2.DESCRIPTOR.services_by_name["SavedViewService"].full_name,
 )
 
 
@@ -139,7 +155,9 @@ class ErpmailServer:
         # Calls that arrive before the database is open are answered UNAVAILABLE.
         try:
             await self.db.open()
+            await self.views.refresh_index()
             await self.dispatcher.start()
+            await self.scheduler.start()
             await self.mailing_worker.start()
             await self.idle.start()
         except BaseException:
@@ -207,11 +225,23 @@ class ErpmailServer:
         preferences_pb2_grpc.add_PreferencesServiceServicer_to_server(
             PreferencesServicer(preferences), server
         )
+        self.views = ViewStore(self.db)
         emails_pb2_grpc.add_EmailServiceServicer_to_server(
             EmailServicer(
-                outgoing, EmailWatch(self.emails, outgoing, self.settings.watch_progress_interval)
+                outgoing,
+                EmailWatch(self.emails, outgoing, self.settings.watch_progress_interval),
+                MailboxActions(
+                    ActionStore(self.db, self.emails.notify, self.entity_requests.recorded.notify),
+                    outgoing,
+                    self.accounts,
+                    self.clock,
+                ),
+                EmailLists(ViewService(self.views, outgoing)),
             ),
             server,
+        )
+        views_pb2_grpc.add_SavedViewServiceServicer_to_server(
+            SavedViewServicer(self.views, self.clock), server
         )
         processing_pb2_grpc.add_ProcessingServiceServicer_to_server(
             ProcessingServicer(receiver, incoming, self.clock), server
@@ -250,8 +280,30 @@ class ErpmailServer:
             ),
             server,
         )
+        self._add_management(server, outgoing, receiver, preferences)
         assignment_pb2_grpc.add_AssignmentMapServiceServicer_to_server(
             AssignmentMapServicer(self.assignment_maps, self.clock), server
+        )
+
+    def _add_management(
+        self,
+        server: grpc.aio.Server,
+        outgoing: OutgoingService,
+        receiver: Receiver,
+        preferences: PreferencesStore,
+    ) -> None:
+        store = ManagementStore(self.db, self.emails.notify)
+        runner = SendReceiveRunner(
+            store, self.accounts, preferences, outgoing, receiver, self.clock
+        )
+        self.scheduler = Scheduler(store, runner, self.clock)
+        management_pb2_grpc.add_ManagementServiceServicer_to_server(
+            ManagementServicer(
+                runner,
+                ScheduleService(store, self.clock, self.scheduler.wake),
+                FigureService(store, self.accounts),
+            ),
+            server,
         )
 
     def _account_references(self) -> AccountReferences:
@@ -280,6 +332,7 @@ class ErpmailServer:
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace if grace is None else grace)
             self._server = None
+            await self.scheduler.stop()  # its runs send and receive through the others
             await self.mailing_worker.stop()
             await self.dispatcher.stop()
             await self.idle.stop()  # its receipts run through the receiver

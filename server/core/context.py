@@ -8,8 +8,18 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+from enum import StrEnum
 
 ANONYMOUS = "anonymous"
+
+
+class Role(StrEnum):
+    """What a caller may do: an admin everything; a service acts for the user it names; a user
+    acts as itself and sees only the accounts it is a member of."""
+
+    ADMIN = "admin"
+    SERVICE = "service"
+    USER = "user"
 
 
 @dataclass(frozen=True)
@@ -18,6 +28,12 @@ class RequestContext:
     method: str
     # The acting user: recorded as "created by" / "changed by" on what the request writes.
     actor: str = ANONYMOUS
+    # Without API keys (a development server) every caller is trusted as an admin.
+    role: Role = Role.ADMIN
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(

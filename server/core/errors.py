@@ -6,6 +6,7 @@ google.rpc details (BadRequest field violations, ErrorInfo, PreconditionFailure,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -54,14 +55,28 @@ class AlreadyExists(DomainError):
 class FailedPrecondition(DomainError):
     """The request is valid but the system's state forbids it now.
 
-    `kind` is a stable machine-readable reason ("DEFAULT_ACCOUNT", "PENDING_EMAIL").
+    `kind` is a stable machine-readable reason ("DEFAULT_ACCOUNT", "PENDING_EMAIL"). A request
+    about many resources names every one in the way (`more`: further subject, description pairs).
     """
 
-    def __init__(self, kind: str, subject: str, description: str) -> None:
+    def __init__(
+        self, kind: str, subject: str, description: str, more: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.kind = kind
         self.subject = subject
         self.description = description
-        super().__init__(description)
+        self.items = [(subject, description), *more]
+        super().__init__("; ".join(f"{s}: {d}" for s, d in self.items) if more else description)
+
+
+class PermissionDenied(DomainError):
+    """The acting user may not do this to the named resources (all of them are named)."""
+
+    def __init__(self, reason: str, resource_type: str, names: Sequence[str], message: str) -> None:
+        self.reason = reason
+        self.resource_type = resource_type
+        self.names = list(names)
+        super().__init__(message)
 
 
 class Unavailable(DomainError):

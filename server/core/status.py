@@ -8,6 +8,7 @@ from erpmail.server.core.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     Unavailable,
 )
 from google.protobuf import any_pb2
@@ -48,12 +49,20 @@ def status_for(error: DomainError) -> status_pb2.Status:
         failure = error_details_pb2.PreconditionFailure(
             violations=[
                 error_details_pb2.PreconditionFailure.Violation(
-                    type=error.kind, subject=error.subject, description=error.description
+                    type=error.kind, subject=subject, description=description
                 )
+                for subject, description in error.items
             ]
         )
         reason = error_details_pb2.ErrorInfo(reason=error.kind, domain=DOMAIN)
         return _status(code_pb2.FAILED_PRECONDITION, str(error), failure, reason)
+    if isinstance(error, PermissionDenied):
+        reason = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN)
+        resources = [
+            error_details_pb2.ResourceInfo(resource_type=error.resource_type, resource_name=name)
+            for name in error.names
+        ]
+        return _status(code_pb2.PERMISSION_DENIED, str(error), reason, *resources)
     if isinstance(error, Unavailable):
         return _status(code_pb2.UNAVAILABLE, str(error))
     return _status(code_pb2.UNKNOWN, str(error))

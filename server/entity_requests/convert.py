@@ -12,6 +12,10 @@ KIND: EnumMap[pb.EntityRequestKind.ValueType, RequestKind] = EnumMap(
         pb.ENTITY_REQUEST_KIND_CREATE_CASE: RequestKind.CREATE_CASE,
         pb.ENTITY_REQUEST_KIND_CREATE_LEAD: RequestKind.CREATE_LEAD,
         pb.ENTITY_REQUEST_KIND_ATTACH_ACTIVITY: RequestKind.ATTACH_ACTIVITY,
+        pb.ENTITY_REQUEST_KIND_CREATE_EVENT: RequestKind.CREATE_EVENT,
+        pb.ENTITY_REQUEST_KIND_CREATE_TASK: RequestKind.CREATE_TASK,
+        pb.ENTITY_REQUEST_KIND_CREATE_CONTACT: RequestKind.CREATE_CONTACT,
+        pb.ENTITY_REQUEST_KIND_CREATE_EXPENSE_RECEIPT: RequestKind.CREATE_EXPENSE_RECEIPT,
     }
 )
 STATUS: EnumMap[pb.EntityRequestStatus.ValueType, RequestStatus] = EnumMap(

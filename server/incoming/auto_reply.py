@@ -16,12 +16,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from erpmail.server.outgoing.models import Address, Attachment, Content, Header, RelatedEntity
+from erpmail.server.outgoing.quoting import (
+    MAX_REFERENCES,
+    REPLY_PREFIX,
+    reply_subject,
+    thread_references,
+)
 
-REPLY_PREFIX = "Re: "
-_REPLY_MARKS = ("re:", "aw:", "sv:", "antw:")
-# References grows with each reply; past this many ids only the first and the newest are kept
-# (RFC 5322 3.6.4 allows trimming, and the header stays a sane length).
-MAX_REFERENCES = 20
+__all__ = [
+    "MAX_REFERENCES",
+    "REPLY_PREFIX",
+    "Original",
+    "ReplyText",
+    "auto_reply",
+    "reply_recipients",
+    "reply_subject",
+    "template_data",
+]
 
 
 @dataclass(frozen=True)
@@ -61,9 +72,7 @@ def reply_recipients(original: Original) -> list[Address]:
 
 
 def auto_reply(original: Original, text: ReplyText) -> Content:
-    references = [*original.references, original.message_id]
-    if len(references) > MAX_REFERENCES:
-        references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
+    references = thread_references(original.references, original.message_id)
     return Content(
         to=reply_recipients(original),
         cc=list(text.cc),
@@ -82,13 +91,6 @@ def auto_reply(original: Original, text: ReplyText) -> Content:
         owner_id=original.owner_id,
         work_group_id=original.work_group_id,
     )
-
-
-def reply_subject(subject: str) -> str:
-    """ "Re: " once: answering a reply does not stack prefixes."""
-    if subject.lstrip().lower().startswith(_REPLY_MARKS):
-        return subject
-    return REPLY_PREFIX + subject
 
 
 def template_data(original: Original) -> Mapping[str, object]:

@@ -14,19 +14,33 @@ loop through erpmail.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import format_datetime
 
 from erpmail.server.directory.models import Employee
 from erpmail.server.outgoing.models import Address, Attachment, Content, Header, RelatedEntity
+from erpmail.server.outgoing.quoting import (
+    FORWARD_PREFIX,
+    forward_subject,
+    forwarded_html,
+    forwarded_text,
+    when,
+    who,
+)
+
+__all__ = [
+    "FORWARDED_FROM_HEADER",
+    "FORWARD_PREFIX",
+    "Received",
+    "ThreadHistory",
+    "forward_content",
+    "forward_recipients",
+    "forward_subject",
+    "should_forward",
+]
 
 FORWARDED_FROM_HEADER = "X-Erpmail-Forwarded-From"
-FORWARD_PREFIX = "Fwd: "
-_FORWARD_MARK = "fwd:"
-_INTRO = "---------- Forwarded message ----------"
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,7 @@ def forward_content(email: Received, to: Sequence[Address]) -> Content:
     original = email.content
     fields = _header_fields(email)
     text = (
-        _quoted_text(fields, original.text_body)
+        forwarded_text(fields, original.text_body)
         if original.text_body or not original.html_body
         else ""
     )
@@ -89,7 +103,7 @@ def forward_content(email: Received, to: Sequence[Address]) -> Content:
         to=list(to),
         subject=forward_subject(original.subject),
         text_body=text,
-        html_body=_quoted_html(fields, original.html_body) if original.html_body else "",
+        html_body=forwarded_html(fields, original.html_body) if original.html_body else "",
         attachments=[
             Attachment(a.file_name, a.content_type, a.content) for a in original.attachments
         ],
@@ -104,41 +118,12 @@ def forward_content(email: Received, to: Sequence[Address]) -> Content:
     )
 
 
-def forward_subject(subject: str) -> str:
-    """ "Fwd: " once: forwarding a forward does not stack prefixes."""
-    if subject.lstrip().lower().startswith(_FORWARD_MARK):
-        return subject
-    return FORWARD_PREFIX + subject
-
-
 def _header_fields(email: Received) -> list[tuple[str, str]]:
-    sender = email.sender
-    if sender is None:
-        who = "(unknown sender)"
-    elif sender.name:
-        who = f"{sender.name} <{sender.address}>"
-    else:
-        who = sender.address
-    when = format_datetime(email.date) if email.date is not None else "(no date)"
-    return [("From", who), ("Date", when), ("Subject", email.content.subject)]
-
-
-def _quoted_text(fields: Sequence[tuple[str, str]], body: str) -> str:
-    block = "\n".join(f"{name}: {value}" for name, value in fields)
-    quoted = "\n".join(f"> {line}" if line else ">" for line in body.splitlines())
-    return f"{_INTRO}\n{block}\n\n{quoted}\n"
-
-
-def _quoted_html(fields: Sequence[tuple[str, str]], body: str) -> str:
-    block = "<br>\n".join(
-        f"<b>{html.escape(name)}:</b> {html.escape(value)}" for name, value in fields
-    )
-    # The original's HTML is kept as written: it is the customer's message, shown as it was.
-    return (
-        f"<p>{html.escape(_INTRO)}<br>\n{block}</p>\n"
-        f'<blockquote style="margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex">\n'
-        f"{body}\n</blockquote>\n"
-    )
+    return [
+        ("From", who(email.sender)),
+        ("Date", when(email.date)),
+        ("Subject", email.content.subject),
+    ]
 
 
 def _key(address: str) -> str:

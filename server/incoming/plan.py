@@ -40,6 +40,11 @@ class RequestKind(StrEnum):
     CREATE_CASE = "create_case"
     CREATE_LEAD = "create_lead"
     ATTACH_ACTIVITY = "attach_activity"
+    # Asked by a person from selected emails (mailbox actions), never by processing.
+    CREATE_EVENT = "create_event"
+    CREATE_TASK = "create_task"
+    CREATE_CONTACT = "create_contact"
+    CREATE_EXPENSE_RECEIPT = "create_expense_receipt"
 
 
 class EntityType(StrEnum):

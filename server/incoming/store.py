@@ -53,6 +53,7 @@ from erpmail.server.incoming.threading import (
     tag_numbers,
     threaded,
 )
+from erpmail.server.mailbox.search_index import IndexedEmail, index_emails
 from erpmail.server.outgoing.models import (
     Address,
     Attachment,
@@ -64,7 +65,12 @@ from erpmail.server.outgoing.models import (
     RelatedEntity,
     Status,
 )
-from erpmail.server.outgoing.store import content_json, record_changes, write_parts
+from erpmail.server.outgoing.store import (
+    content_json,
+    next_email_id,
+    record_changes,
+    write_parts,
+)
 
 
 @dataclass(frozen=True)
@@ -163,9 +169,7 @@ class IncomingStore:
         async with self._db.write() as conn:
             new = await _unseen(conn, account_id, emails)
             if new:
-                async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor_:
-                    row = await cursor_.fetchone()
-                first = (int(row[0]) if row else 0) + 1
+                first = await next_email_id(conn)
                 numbered = list(enumerate(new, start=first))
                 await _thread(conn, account_id, numbered, tags)
                 await _insert(conn, account_id, numbered, now)
@@ -519,6 +523,7 @@ async def _insert(
         ],
     )
     await write_parts(conn, [(email_id, e.content) for email_id, e in emails])
+    await index_emails(conn, [IndexedEmail(i, e.content, sender=e.sender) for i, e in emails])
     await record_changes(
         conn, [(i, account_id, e.status) for i, e in emails], now, Direction.INCOMING
     )

@@ -168,4 +168,5 @@ def to_proto(e: StoredEmail, sender: m.Address, with_content: bool = True) -> pb
     if e.thread_email_id is not None:
         message.thread_email_id = str(e.thread_email_id)
     message.reference_info = e.reference_info
+    message.read = e.read
     return message

@@ -139,20 +139,44 @@ _ALLOWED: dict[tuple[Status, Status], str] = {
     (Status.DRAFT, Status.DELETED): "delete",
     (Status.PENDING, Status.DELETED): "delete",
     (Status.FAILED, Status.DELETED): "delete",
+    # Managing mail (mailbox actions): only processed mail is archived, and deleting is soft.
+    (Status.PROCESSED, Status.DELETED): "delete",
+    (Status.ARCHIVED, Status.DELETED): "delete",
+    (Status.PROCESSED, Status.ARCHIVED): "archive",
+    (Status.ARCHIVED, Status.PROCESSED): "restore",
+    (Status.DELETED, Status.DRAFT): "restore",
+    (Status.DELETED, Status.PENDING): "restore",
+    (Status.DELETED, Status.FAILED): "restore",
+    (Status.DELETED, Status.PROCESSED): "restore",
+    (Status.DELETED, Status.ARCHIVED): "restore",
 }
+# Processed, archived and deleted mail moves only by a caller naming the action (the mailbox's
+# archive, restore and delete): submitting or cancelling a deleted email does not undelete it, and
+# an edit of the sending side never touches sent mail.
+_SETTLED = frozenset({Status.PROCESSED, Status.ARCHIVED, Status.DELETED})
 
 EDITABLE = frozenset({Status.DRAFT})
+# Mail that has not been sent: what DeleteEmail (the sending side's delete) takes.
+UNSENT = frozenset({Status.DRAFT, Status.PENDING, Status.FAILED})
 
 
-def transition(email_id: int, current: Status, wanted: Status) -> Status:
-    """The new status, or FAILED_PRECONDITION naming why the move is not allowed."""
-    if (current, wanted) not in _ALLOWED:
+def transition(email_id: int, current: Status, wanted: Status, action: str = "") -> Status:
+    """The new status, or FAILED_PRECONDITION naming why the move is not allowed. With `action`
+    ("archive", "restore", "delete", ...), the move must be one that action makes."""
+    if not allowed(current, wanted, action):
         raise FailedPrecondition(
             "EMAIL_STATUS",
             f"emails/{email_id}",
             f"an email that is {current.value} cannot become {wanted.value}",
         )
     return wanted
+
+
+def allowed(current: Status, wanted: Status, action: str = "") -> bool:
+    by = _ALLOWED.get((current, wanted))
+    if by is None:
+        return False
+    return by == action if action or current in _SETTLED else True
 
 
 def require_editable(email_id: int, current: Status) -> None:

@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from erpmail.server.core import context, paging
+from erpmail.server.core import context
 from erpmail.server.core.errors import InvalidArgument
 from erpmail.server.core.protos import apply_mask, check_mask, numeric_id
+from erpmail.server.mailbox.actions_service import MailboxActions
+from erpmail.server.mailbox.actions_servicer import EmailActionsServicer
+from erpmail.server.mailbox.view_servicer import EmailLists
 from erpmail.server.outgoing import convert
 from erpmail.server.outgoing.service import CreateRequest, OutgoingService
 from erpmail.server.outgoing.watch import EmailWatch
 from erpmail.v1 import emails_pb2 as pb
-from erpmail.v1 import emails_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -36,10 +38,18 @@ EDITABLE_FIELDS = {
 _OTHERS = {f.name for f in pb.Email.DESCRIPTOR.fields} - EDITABLE_FIELDS
 
 
-class EmailServicer(emails_pb2_grpc.EmailServiceServicer):
-    def __init__(self, service: OutgoingService, watch: EmailWatch) -> None:
+class EmailServicer(EmailActionsServicer):
+    def __init__(
+        self,
+        service: OutgoingService,
+        watch: EmailWatch,
+        actions: MailboxActions,
+        lists: EmailLists,
+    ) -> None:
         self._service = service
         self._watch = watch
+        self._actions = actions  # the mailbox actions' calls (EmailActionsServicer)
+        self._lists = lists  # ListEmails: the mailbox's views, filters and search
 
     async def CreateEmail(
         self, request: pb.CreateEmailRequest, rpc: Context
@@ -63,18 +73,7 @@ class EmailServicer(emails_pb2_grpc.EmailServiceServicer):
     async def ListEmails(
         self, request: pb.ListEmailsRequest, rpc: Context
     ) -> pb.ListEmailsResponse:
-        size = paging.page_size(request.page_size)
-        statuses = [
-            convert.STATUS.to_domain(s, f"statuses[{i}]") for i, s in enumerate(request.statuses)
-        ]
-        found = await self._service.page(
-            request.account_id, statuses, paging.before_id(request.page_token), size + 1
-        )
-        senders = await self._service.senders({e.account_id for e in found[:size]})
-        return pb.ListEmailsResponse(
-            emails=[convert.to_proto(e, senders[e.account_id], False) for e in found[:size]],
-            next_page_token=paging.next_page_token([e.id for e in found], size),
-        )
+        return await self._lists.list_emails(request)
 
     async def UpdateEmail(
         self, request: pb.UpdateEmailRequest, rpc: Context
@@ -104,7 +103,8 @@ class EmailServicer(emails_pb2_grpc.EmailServiceServicer):
         self, request: pb.DeleteEmailRequest, rpc: Context
     ) -> pb.DeleteEmailResponse:
         email_id = _id(request.email_id)
-        await self._service.delete(email_id)
+        # Unsent email only, as ever; now restorable like any soft-deleted email.
+        await self._actions.delete([email_id], unsent_only=True)
         return pb.DeleteEmailResponse(email=await self._email(email_id, False))
 
     async def ProcessEmails(

@@ -18,6 +18,7 @@ from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import NotFound
 from erpmail.server.core.signal import ChangeSignal
+from erpmail.server.mailbox.search_index import IndexedEmail, index_emails
 from erpmail.server.outgoing.models import (
     Address,
     Attachment,
@@ -78,6 +79,7 @@ class StoredEmail:
     # Incoming email matched to its thread: the email it threads to.
     thread_email_id: int | None = None
     reference_info: str = ""  # incoming email: brief information about references
+    read: bool = False  # the owner marked it read (mailbox actions)
     recipients: list[Recipient] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -193,6 +195,9 @@ class EmailStore:
                 await conn.execute("DELETE FROM email_attachments WHERE email_id = ?", (email_id,))
                 await conn.execute("DELETE FROM email_recipients WHERE email_id = ?", (email_id,))
                 await write_parts(conn, [(email_id, content)])
+                await index_emails(
+                    conn, [IndexedEmail(email_id, content, account_id=current.account_id)], True
+                )
             if status is not current.status:
                 await record_changes(conn, [(email_id, current.account_id, status)], now)
         await self._notify()
@@ -564,7 +569,8 @@ class EmailStore:
 
 _SELECT = """SELECT id, account_id, direction, status, message_id, tracking_tag, content,
 created_by, failed_attempts, next_attempt_time, error, some_recipients_failed, create_time,
-update_time, sent_time, from_address, from_name, thread_email_id, reference_info FROM emails"""
+update_time, sent_time, from_address, from_name, thread_email_id, reference_info, is_read
+FROM emails"""
 
 
 def _email(row: aiosqlite.Row) -> StoredEmail:
@@ -587,6 +593,7 @@ def _email(row: aiosqlite.Row) -> StoredEmail:
         sender=Address(row["from_address"], row["from_name"]) if row["from_address"] else None,
         thread_email_id=row["thread_email_id"],
         reference_info=row["reference_info"],
+        read=bool(row["is_read"]),
     )
 
 
@@ -616,15 +623,24 @@ async def insert_emails(
     """Inserts outgoing emails in the caller's transaction (EmailStore.create, or a feature that
     commits its own state with them) and returns their ids; the caller calls EmailStore.notify
     once committed. `compose` as for EmailStore.create."""
-    async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM emails") as cursor:
-        row = await cursor.fetchone()
-    next_id = int(row[0]) + 1 if row else 1
+    next_id = await next_email_id(conn)
     ids = list(range(next_id, next_id + len(emails)))
     if compose is not None:
         for email_id, email in zip(ids, emails, strict=True):
             compose(email_id, email)
     await _insert(conn, list(zip(ids, emails, strict=True)), now)
     return ids
+
+
+async def next_email_id(conn: aiosqlite.Connection) -> int:
+    """The id the next stored email takes (outgoing or incoming): above every stored email and
+    every purged one, so that no id ever names two emails."""
+    async with conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM emails), 0),"
+        " (SELECT highest FROM email_id_floor WHERE id = 1))"
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0] or 0) + 1 if row else 1
 
 
 async def _insert(
@@ -653,6 +669,9 @@ async def _insert(
         ],
     )
     await write_parts(conn, [(email_id, e.content) for email_id, e in emails])
+    await index_emails(
+        conn, [IndexedEmail(email_id, e.content, account_id=e.account_id) for email_id, e in emails]
+    )
     await record_changes(conn, [(i, e.account_id, e.status) for i, e in emails], now)
 
 
