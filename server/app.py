@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable
 
 import grpc
@@ -11,6 +12,11 @@ from erpmail.server.accounts.servicer import AccountServicer
 from erpmail.server.accounts.store import AccountStore
 from erpmail.server.assignment.servicer import AssignmentMapServicer
 from erpmail.server.assignment.store import AssignmentMapStore
+from erpmail.server.auth.authenticator import Authenticator
+from erpmail.server.auth.ratelimit import RateLimiter
+from erpmail.server.auth.servicer import ApiKeyServicer
+from erpmail.server.auth.store import ApiKeyStore
+from erpmail.server.auth.transport import server_credentials
 from erpmail.server.config import Settings
 from erpmail.server.core.clock import Clock, SystemClock
 from erpmail.server.core.db import Database
@@ -69,6 +75,8 @@ from erpmail.v1 import (
     emails_pb2_grpc,
     entity_requests_pb2,
     entity_requests_pb2_grpc,
+    keys_pb2,
+    keys_pb2_grpc,
     mailings_pb2,
     mailings_pb2_grpc,
     management_pb2,
@@ -101,6 +109,7 @@ SERVICE_NAMES = (
     mailings_pb2.DESCRIPTOR.services_by_name["MailingService"].full_name,
     management_pb2.DESCRIPTOR.services_by_name["ManagementService"].full_name,
     views_pb2.DESCRIPTOR.services_by_name["SavedViewService"].full_name,
+    keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
 )
 
 
@@ -126,12 +135,18 @@ class ErpmailServer:
         self.health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
         self.port = 0
+        self.api_keys = ApiKeyStore(self.db)
 
     async def start(self) -> int:
         """Opens the database, starts serving and returns the bound port."""
         # SO_REUSEPORT would let a second server share the port and split the calls.
+        authenticate = (
+            Authenticator(self.api_keys, RateLimiter(self.settings.rate_limit, time.monotonic))
+            if self.settings.require_api_keys
+            else None
+        )
         server = grpc.aio.server(
-            interceptors=[RequestInterceptor()],
+            interceptors=[RequestInterceptor(authenticate)],
             options=[
                 ("grpc.so_reuseport", 0),
                 # Attachments travel inside requests: room for the largest email erpmail takes.
@@ -147,7 +162,7 @@ class ErpmailServer:
         )
         self._add_features(server)
         try:
-            self.port = server.add_insecure_port(self.settings.listen)
+            self.port = self._listen(server)
         except RuntimeError as error:
             raise ListenError(f"cannot listen on {self.settings.listen}: {error}") from None
         await server.start()
@@ -166,6 +181,13 @@ class ErpmailServer:
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"listen": self.address, "data_dir": str(self.settings.data_dir)})
         return self.port
+
+    def _listen(self, server: grpc.aio.Server) -> int:
+        s = self.settings
+        if s.tls_cert_file is None or s.tls_key_file is None:
+            return server.add_insecure_port(s.listen)
+        credentials = server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
+        return server.add_secure_port(s.listen, credentials)
 
     @property
     def address(self) -> str:
@@ -281,6 +303,9 @@ class ErpmailServer:
             server,
         )
         self._add_management(server, outgoing, receiver, preferences)
+        keys_pb2_grpc.add_ApiKeyServiceServicer_to_server(
+            ApiKeyServicer(self.api_keys, self.clock), server
+        )
         assignment_pb2_grpc.add_AssignmentMapServiceServicer_to_server(
             AssignmentMapServicer(self.assignment_maps, self.clock), server
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -13,10 +14,13 @@ from typing import Any
 
 from erpmail.sandbox import cli as sandbox_cli
 from erpmail.server.app import ErpmailServer
+from erpmail.server.auth import commands as auth_cli
+from erpmail.server.auth.ratelimit import RateLimit
 from erpmail.server.config import DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings, env_default
 from erpmail.server.core import logging as erpmail_logging
 
 EXIT_CANNOT_START = 2
+log = logging.getLogger("erpmail.cli")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,6 +29,11 @@ def main(argv: list[str] | None = None) -> None:
 
     serve = commands.add_parser("serve", help="run the erpmail gRPC server")
     _add_server_arguments(serve)
+    serve.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        help="serve without API keys: every caller is an admin (never on a shared network)",
+    )
     serve.set_defaults(run=_serve)
 
     sandbox_cli.register(commands)
@@ -36,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     sandbox_cli.add_arguments(dev)
     dev.set_defaults(run=_dev)
 
+    auth_cli.register(commands)
+
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], Coroutine[Any, Any, None]] = args.run
     try:
@@ -44,6 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:
         print(f"erpmail: {error}", file=sys.stderr)
         sys.exit(EXIT_CANNOT_START)
+    except auth_cli.CommandError as error:
+        print(f"erpmail: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,25 +85,55 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["debug", "info", "warning", "error"],
         help="(ERPMAIL_LOG_LEVEL, default %(default)s)",
     )
+    parser.add_argument("--tls-cert", type=Path, help="PEM server certificate: serve over TLS")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    parser.add_argument(
+        "--tls-client-ca",
+        type=Path,
+        help="PEM CA: require client certificates it signed (mutual TLS)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=float(env_default("RATE_LIMIT", str(RateLimit.per_second))),
+        help="calls per second per API key (ERPMAIL_RATE_LIMIT, default %(default)s)",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=int,
+        default=int(env_default("RATE_BURST", str(RateLimit.burst))),
+        help="calls at once per API key (ERPMAIL_RATE_BURST, default %(default)s)",
+    )
 
 
 def _optional_path(value: str) -> Path | None:
     return Path(value) if value else None
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, require_api_keys: bool) -> Settings:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise auth_cli.CommandError("--tls-cert and --tls-key go together")
+    if args.tls_client_ca is not None and args.tls_cert is None:
+        raise auth_cli.CommandError("--tls-client-ca needs --tls-cert and --tls-key")
     return Settings(
         listen=args.listen,
         data_dir=args.data_dir,
         secret_key_file=args.secret_key_file,
         log_level=args.log_level,
+        require_api_keys=require_api_keys,
+        rate_limit=RateLimit(per_second=args.rate_limit, burst=args.rate_burst),
+        tls_cert_file=args.tls_cert,
+        tls_key_file=args.tls_key,
+        tls_client_ca_file=args.tls_client_ca,
     )
 
 
 async def _serve(args: argparse.Namespace) -> None:
     stop = _stop_requested()
-    settings = _settings(args)
+    settings = _settings(args, require_api_keys=not args.allow_anonymous)
     erpmail_logging.configure(settings.log_level)
+    if args.allow_anonymous:
+        log.warning("NO API KEYS REQUIRED (--allow-anonymous): every caller is an admin")
     server = ErpmailServer(settings)
     await server.start()
     print(f"erpmail listening on {server.address}", flush=True)
@@ -99,8 +143,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
 async def _dev(args: argparse.Namespace) -> None:
     stop = _stop_requested()
-    settings = _settings(args)
+    settings = _settings(args, require_api_keys=False)
     erpmail_logging.configure(settings.log_level)
+    log.warning("DEVELOPMENT SERVER: no API keys required, every caller is an admin")
     sandbox = await sandbox_cli.start_from_args(args)
     # Whatever stops erpmail (a taken port included) stops the sandbox too: its gRPC server
     # left running would keep the process from ending cleanly.

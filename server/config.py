@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from erpmail.server.auth.ratelimit import RateLimit
 from erpmail.server.incoming.idle import IdleSettings
 from erpmail.server.outgoing.dispatcher import DispatchSettings
 
@@ -26,6 +27,15 @@ class Settings:
     idle: IdleSettings = field(default_factory=IdleSettings)
     # Seconds between progress messages on a quiet watch stream.
     watch_progress_interval: float = 10.0
+    # Off for embedding code and tests; `erpmail serve` turns it on unless --allow-anonymous.
+    require_api_keys: bool = False
+    # Per API key; applies only when keys are required.
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    # TLS for the gRPC endpoint (plain connections are refused when set); with the client CA,
+    # callers must present a certificate it signed (mutual TLS).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
 
     @property
     def database_path(self) -> Path:

@@ -98,6 +98,7 @@ def to_domain(message: pb.Account, field: str = "account") -> m.Account:
         ),
         allowed_employee_ids=list(message.allowed_employee_ids),
         trusted_certificate_pem=message.trusted_certificate_pem,
+        personal_owner_id=message.personal_owner_id,
     )
 
 
@@ -186,6 +187,7 @@ def account_to_proto(a: m.Account) -> pb.Account:
         ),
         allowed_employee_ids=a.allowed_employee_ids,
         trusted_certificate_pem=a.trusted_certificate_pem,
+        personal_owner_id=a.personal_owner_id,
     )
 
 

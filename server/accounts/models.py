@@ -12,6 +12,7 @@ from erpmail.server.core.addresses import is_email_address, is_host
 from erpmail.server.core.errors import Violations
 
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+EMPLOYEE_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
 ATTACHMENT_TYPE = re.compile(r"[a-z0-9][a-z0-9_+-]{0,15}")
 MAX_GROUP_MAILS = 100_000
 MAX_SIGNATURE = 64 * 1024
@@ -140,6 +141,8 @@ class Account:
     assignment: AssignmentSettings = field(default_factory=AssignmentSettings)
     allowed_employee_ids: list[str] = field(default_factory=list)
     trusted_certificate_pem: str = ""
+    # A personal account's owner: the only user who may use it ("" for a shared account).
+    personal_owner_id: str = ""
 
     def outgoing_port(self) -> int:
         return self.outgoing.port or DEFAULT_PORTS[("smtp", self.outgoing.security)]
@@ -167,6 +170,7 @@ def normalize(account: Account) -> None:
         {t.strip().lower().lstrip(".") for t in account.content.allowed_attachment_types} - {""}
     )
     account.allowed_employee_ids = sorted(set(account.allowed_employee_ids))
+    account.personal_owner_id = account.personal_owner_id.strip()
 
 
 def validate(account: Account, prefix: str = "account") -> None:
@@ -182,6 +186,12 @@ def validate(account: Account, prefix: str = "account") -> None:
     if account.reply_address:
         v.check(is_email_address(account.reply_address), f + "reply_address", "is not an address")
     v.check(_one_line(account.display_name), f + "display_name", "must be one line")
+    if account.personal_owner_id:
+        v.check(
+            EMPLOYEE_ID.fullmatch(account.personal_owner_id) is not None,
+            f + "personal_owner_id",
+            "must be an employee id: 1-64 characters without spaces or control characters",
+        )
     _validate_outgoing(account, v, f + "outgoing.")
     _validate_incoming(account, v, f + "incoming.")
     _validate_processing(account.processing, v, f + "processing.")

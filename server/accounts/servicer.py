@@ -12,8 +12,8 @@ from erpmail.server.accounts.endpoints import probe_target
 from erpmail.server.accounts.models import Account, Passwords, normalize, validate
 from erpmail.server.accounts.probe import probe_account
 from erpmail.server.accounts.references import UNCHECKED, AccountReferences
-from erpmail.server.accounts.store import AccountStore
-from erpmail.server.core import context, paging
+from erpmail.server.accounts.store import RESOURCE, AccountStore
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import required
 from erpmail.server.core.protos import apply_mask, check_mask, timestamp
@@ -88,6 +88,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def CreateAccount(
         self, request: pb.CreateAccountRequest, context_: Context
     ) -> pb.CreateAccountResponse:
+        access.require_admin(context.current(), RESOURCE)
         account = _valid(convert.to_domain(request.account))
         await self._references.check(account)
         passwords = Passwords(
@@ -105,7 +106,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def GetAccount(
         self, request: pb.GetAccountRequest, context_: Context
     ) -> pb.GetAccountResponse:
-        stored = await self._store.get(required(request.account_id, "account_id"))
+        stored = await self._store.get_visible(required(request.account_id, "account_id"))
         (account,) = await self._with_problems([convert.to_proto(stored)])
         return pb.GetAccountResponse(account=account)
 
@@ -113,7 +114,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.ListAccountsRequest, context_: Context
     ) -> pb.ListAccountsResponse:
         size = paging.page_size(request.page_size)
-        found = await self._store.page(paging.after_key(request.page_token), size + 1)
+        found = await self._store.visible_page(paging.after_key(request.page_token), size + 1)
         return pb.ListAccountsResponse(
             accounts=await self._with_problems([convert.to_proto(s) for s in found[:size]]),
             next_page_token=paging.next_page_token([s.account.account_id for s in found], size),
@@ -123,6 +124,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.UpdateAccountRequest, context_: Context
     ) -> pb.UpdateAccountResponse:
         account_id = required(request.account.account_id, "account.account_id")
+        access.require_admin(context.current(), RESOURCE, account_id)
         paths = check_mask(request.update_mask, pb.Account(), "update_mask", IMMUTABLE)
 
         def edit(current: Account) -> tuple[Account, Passwords]:
@@ -144,6 +146,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.DeleteAccountRequest, context_: Context
     ) -> pb.DeleteAccountResponse:
         account_id = required(request.account_id, "account_id")
+        access.require_admin(context.current(), RESOURCE, account_id)
         await self._store.delete(account_id, context.current().actor, self._clock.now())
         self._accounts_changed()
         return pb.DeleteAccountResponse()
@@ -151,7 +154,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def TestAccount(
         self, request: pb.TestAccountRequest, context_: Context
     ) -> pb.TestAccountResponse:
-        stored = await self._store.get(required(request.account_id, "account_id"))
+        stored = await self._store.get_visible(required(request.account_id, "account_id"))
         passwords = await self._store.passwords(stored.account.account_id)
         steps = await probe_account(
             probe_target(stored.account, passwords), send_test_email=request.send_test_email
@@ -177,6 +180,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self, request: pb.ListAccountChangesRequest, context_: Context
     ) -> pb.ListAccountChangesResponse:
         account_id = required(request.account_id, "account_id")
+        await self._store.require_visible(account_id, RESOURCE, account_id)
         size = paging.page_size(request.page_size)
         found = await self._store.changes(
             account_id, paging.before_id(request.page_token), size + 1

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import aiosqlite
 from erpmail.server.accounts.models import Account, Passwords, flatten
-from erpmail.server.core import serde
+from erpmail.server.core import access, context, serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, NotFound
 from erpmail.server.core.secrets import SecretBox
@@ -60,6 +60,36 @@ class AccountStore:
         self._db = db
         self._secrets = secrets
         self._guards = guards
+        # Employee id -> the accounts they may use; dropped whenever an account changes.
+        self._usable: dict[str, frozenset[str]] = {}
+
+    async def accounts_of(self, employee_id: str) -> frozenset[str]:
+        """The accounts an employee may use: a member of, or the owner of a personal one (the
+        rule of access.may_use, said in SQL)."""
+        found = self._usable.get(employee_id)
+        if found is None:
+            rows = await self._db.fetch_all(
+                "SELECT a.account_id FROM accounts a"
+                " WHERE json_extract(a.settings, '$.personal_owner_id') = ?"
+                " OR (COALESCE(json_extract(a.settings, '$.personal_owner_id'), '') = ''"
+                "     AND EXISTS (SELECT 1 FROM json_each(a.settings, '$.allowed_employee_ids') m"
+                "                 WHERE m.value = ?))",
+                (employee_id, employee_id),
+            )
+            found = frozenset(row["account_id"] for row in rows)
+            self._usable[employee_id] = found
+        return found
+
+    async def visible(self) -> access.Visible:
+        """The accounts the current caller sees (None: all of them)."""
+        ctx = context.current()
+        if ctx.is_admin:
+            return None
+        return access.visible_account_ids(ctx, await self.accounts_of(ctx.actor))
+
+    async def require_visible(self, account_id: str, resource_type: str, name: str) -> None:
+        """NOT_FOUND for `name` (of `account_id`) when the current caller does not see it."""
+        access.require_visible(await self.visible(), account_id, resource_type, name)
 
     async def create(
         self, account: Account, passwords: Passwords, actor: str, now: datetime
@@ -81,6 +111,7 @@ class AccountStore:
                 raise AlreadyExists(RESOURCE, account.account_id, "account.account_id") from None
             await self._write_passwords(conn, account.account_id, passwords)
             await _record(conn, account.account_id, now, actor, [("account", "", "created")])
+        self._usable.clear()
         return await self.get(account.account_id)
 
     async def get(self, account_id: str) -> StoredAccount:
@@ -89,10 +120,29 @@ class AccountStore:
             raise NotFound(RESOURCE, account_id)
         return _stored(row)
 
+    async def get_visible(self, account_id: str) -> StoredAccount:
+        """The account, NOT_FOUND also when the current caller may not use it."""
+        await self.require_visible(account_id, RESOURCE, account_id)
+        return await self.get(account_id)
+
     async def page(self, after: str, limit: int) -> list[StoredAccount]:
         rows = await self._db.fetch_all(
             _SELECT + " WHERE a.account_id > ? ORDER BY a.account_id LIMIT ?", (after, limit)
         )
+        return [_stored(row) for row in rows]
+
+    async def visible_page(self, after: str, limit: int) -> list[StoredAccount]:
+        """As `page`, of the accounts the current caller sees."""
+        visible = await self.visible()
+        if visible is None:
+            return await self.page(after, limit)
+        else:
+            shown = sorted(i for i in visible if i > after)[:limit]
+            rows = await self._db.fetch_all(
+                _SELECT
+                + f" WHERE a.account_id IN ({','.join('?' * len(shown))}) ORDER BY a.account_id",
+                shown,
+            )
         return [_stored(row) for row in rows]
 
     async def update(
@@ -119,6 +169,7 @@ class AccountStore:
             )
             await self._write_passwords(conn, account.account_id, passwords)
             await _record(conn, account.account_id, now, actor, changes)
+        self._usable.clear()
         return await self.get(account.account_id)
 
     async def delete(self, account_id: str, actor: str, now: datetime) -> None:
@@ -136,6 +187,7 @@ class AccountStore:
                         )
             await conn.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
             await _record(conn, account_id, now, actor, [("account", "", "deleted")])
+        self._usable.clear()
 
     async def passwords(self, account_id: str) -> Passwords:
         """The decrypted passwords, for connecting to the account's servers only."""

@@ -11,7 +11,7 @@ from erpmail.server.core.errors import (
     PermissionDenied,
     Unavailable,
 )
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 DOMAIN = "erpmail.v1"
@@ -66,6 +66,30 @@ def status_for(error: DomainError) -> status_pb2.Status:
     if isinstance(error, Unavailable):
         return _status(code_pb2.UNAVAILABLE, str(error))
     return _status(code_pb2.UNKNOWN, str(error))
+
+
+class Refused(Exception):
+    """A call turned away before its handler runs (no valid key, too many calls)."""
+
+    def __init__(self, status: status_pb2.Status) -> None:
+        self.status = status
+        super().__init__(status.message)
+
+
+def unauthenticated() -> status_pb2.Status:
+    # The same answer for a missing, malformed, unknown or revoked key: nothing to guess from.
+    return _status(code_pb2.UNAUTHENTICATED, "a valid API key is required")
+
+
+def rate_limited(retry_after: float) -> status_pb2.Status:
+    delay = duration_pb2.Duration()
+    delay.FromNanoseconds(max(1, int(retry_after * 1e9)))
+    return _status(
+        code_pb2.RESOURCE_EXHAUSTED,
+        "too many calls with this API key; retry after the delay given",
+        error_details_pb2.RetryInfo(retry_delay=delay),
+        error_details_pb2.ErrorInfo(reason="RATE_LIMITED", domain=DOMAIN),
+    )
 
 
 def internal_error(request_id: str) -> status_pb2.Status:

@@ -130,6 +130,8 @@ class MailboxActions:
     # -- read state and links -----------------------------------------------------------------
 
     async def mark_read(self, ids: Sequence[int], read: bool, actor: str) -> None:
+        await self._outgoing.require_visible(ids)
+
         def decide(held: list[actions.Held]) -> list[actions.Held]:
             actions.refuse_deleted(held, "mark")
             actions.check_owner(held, actor)
@@ -139,6 +141,7 @@ class MailboxActions:
 
     async def link(self, email_id: int, entity: RelatedEntity) -> None:
         """Links the email to `entity`; an empty entity unlinks it."""
+        await self._outgoing.require_visible([email_id])
         await self._store.link(
             email_id,
             lambda held: actions.refuse_deleted([held], "link"),
@@ -149,6 +152,8 @@ class MailboxActions:
     # -- requests to the ERP ------------------------------------------------------------------
 
     async def create_from(self, ids: Sequence[int], kind: RequestKind, actor: str) -> list[int]:
+        await self._outgoing.require_visible(ids)
+
         def decide(held: list[actions.Held]) -> list[tuple[int, RequestDraft]]:
             actions.refuse_deleted(held, "create from")
             return actions.request_drafts(held, kind, actor)
@@ -158,19 +163,23 @@ class MailboxActions:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def delete(self, ids: Sequence[int], unsent_only: bool = False) -> None:
+        await self._outgoing.require_visible(ids)
         await self._store.move(
             ids, lambda held: lifecycle.deletions(held, unsent_only), self._clock.now()
         )
 
     async def restore(self, ids: Sequence[int]) -> None:
+        await self._outgoing.require_visible(ids)
         await self._store.move(ids, lifecycle.restorations, self._clock.now())
         # Email restored to pending is due now, or at its earliest send time.
         self._outgoing.dispatcher.wake()
 
     async def archive(self, ids: Sequence[int]) -> None:
+        await self._outgoing.require_visible(ids)
         await self._store.move(ids, lifecycle.archivings, self._clock.now())
 
     async def purge(self, ids: Sequence[int]) -> None:
+        await self._outgoing.require_visible(ids)
         await self._store.purge(ids, lifecycle.purgeable, self._clock.now())
 
     # -- reading ------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ different list from a position that means nothing there.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from erpmail.server.core import paging
+from erpmail.server.core import access, paging
 from erpmail.server.core.errors import InvalidArgument, Violations
 from erpmail.server.mailbox import saved_views, search
 from erpmail.server.mailbox.view_store import ViewStore
@@ -73,6 +73,12 @@ class ViewService:
                     "query", f"has, with the saved view's, more than {search.MAX_TERMS} terms"
                 )
         selection = select(views, filters, search.match_expression(terms), actor)
+        visible = await self._outgoing.visible_accounts()
+        if visible is not None:
+            # In the query, not after it: pages stay full and tokens stay this caller's.
+            selection = replace(
+                selection, account_ids=access.narrow(visible, selection.account_ids)
+            )
         fingerprint = selection.fingerprint(request.order)
         after = _position(request.page_token, fingerprint)
         found = await self._store.find(selection, request.order, after, request.page_size + 1)

@@ -137,7 +137,9 @@ class FigureService:
     ) -> tuple[list[AccountFigures], MailFigures, int, int]:
         """The named accounts' figures (every account's when none is named), the sums over every
         account, and how many accounts have a receive error and a send error."""
-        accounts = {s.account.account_id: s.account for s in await self._accounts.page("", 100_000)}
+        # A user's figures are of the accounts it sees: others are unknown to it.
+        found_accounts = await self._accounts.visible_page("", 100_000)
+        accounts = {s.account.account_id: s.account for s in found_accounts}
         for account_id in account_ids:
             if account_id not in accounts:
                 raise NotFound("account", account_id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from erpmail.server.accounts.models import Account
 from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core import access
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from erpmail.server.outgoing import compose as mime
@@ -136,7 +137,22 @@ class OutgoingService:
         self, email_id: int, with_attachments: bool = True
     ) -> tuple[StoredEmail, Address]:
         email = await self._emails.get(email_id, with_attachments)
+        await self._accounts.require_visible(email.account_id, "email", str(email_id))
         return email, await self._sender(email.account_id)
+
+    async def visible_accounts(self) -> access.Visible:
+        """The accounts whose email the current caller sees (None: all)."""
+        return await self._accounts.visible()
+
+    async def require_visible(self, email_ids: Iterable[int]) -> None:
+        """NOT_FOUND for the first of the emails the current caller does not see (or that does
+        not exist)."""
+        visible = await self._accounts.visible()
+        if visible is None:
+            return
+        for email_id in email_ids:
+            email = await self._emails.get(email_id, with_attachments=False)
+            access.require_visible(visible, email.account_id, "email", str(email_id))
 
     async def sender(self, account_id: str) -> Address:
         return await self._sender(account_id)
@@ -153,6 +169,7 @@ class OutgoingService:
         return await self._emails.page(account_id, statuses, before_id, limit)
 
     async def update(self, email_id: int, content: Content) -> None:
+        await self.require_visible([email_id])
         normalize_content(content)
         validate_content(content)
         await self._emails.edit(
@@ -160,6 +177,7 @@ class OutgoingService:
         )
 
     async def submit(self, email_id: int) -> None:
+        await self.require_visible([email_id])
         current = await self._emails.get(email_id)
         account = (await self._accounts.get(current.account_id)).account
 
@@ -171,11 +189,13 @@ class OutgoingService:
         self.dispatcher.wake()
 
     async def cancel(self, email_id: int) -> None:
+        await self.require_visible([email_id])
         await self._emails.edit(
             email_id, lambda e: (e.content, Status.DRAFT, None), self._clock.now()
         )
 
     async def delete(self, email_id: int) -> None:
+        await self.require_visible([email_id])
         await self._emails.edit(
             email_id, lambda e: (e.content, Status.DELETED, None), self._clock.now()
         )
@@ -188,13 +208,12 @@ class OutgoingService:
                 raise InvalidArgument.of(
                     "email_ids", "name emails, or an account_id to process all"
                 )
-            await self._accounts.get(account_id)
+            await self._accounts.get_visible(account_id)
             statuses = [Status.PENDING, Status.FAILED] if include_failed else [Status.PENDING]
             found = await self._emails.page(account_id, statuses, None, 100_000, Direction.OUTGOING)
             email_ids = [e.id for e in found]
         else:
-            for email_id in email_ids:
-                await self._emails.get(email_id, with_attachments=False)  # NOT_FOUND early
+            await self.require_visible(email_ids)  # NOT_FOUND early
         await self.dispatcher.process(email_ids, include_failed or bool(email_ids))
         return list(email_ids)
 
@@ -207,7 +226,8 @@ class OutgoingService:
                 field, "is required: no default account is set in the preferences"
             )
         try:
-            account = (await self._accounts.get(chosen)).account
+            # An account the caller may not use is, to it, no account at all.
+            account = (await self._accounts.get_visible(chosen)).account
         except NotFound:
             raise InvalidArgument.of(field, f"no account {chosen!r}") from None
         if not account.usage.sends:

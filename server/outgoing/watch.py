@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from erpmail.server.core import access
 from erpmail.server.core.errors import FailedPrecondition, InvalidArgument
 from erpmail.server.core.protos import timestamp
 from erpmail.server.outgoing import convert
@@ -39,10 +40,14 @@ class EmailWatch:
             else None
         )
         cursor = await self._start(request.after_revision)
+        # Taken once, while the caller's context is surely bound: the stream shows only the
+        # accounts the caller saw when it began.
+        visible = await self._service.visible_accounts()
 
         def wanted(account_id: str, email_direction: Direction, status: Status) -> bool:
             return (
-                (not request.account_id or account_id == request.account_id)
+                access.sees(visible, account_id)
+                and (not request.account_id or account_id == request.account_id)
                 and (direction is None or email_direction is direction)
                 and (not statuses or status in statuses)
             )

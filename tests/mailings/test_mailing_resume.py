@@ -35,7 +35,9 @@ RECIPIENTS = 8000
 
 
 async def _serve(data_dir: Path) -> tuple[Running, str]:
-    server = Running(["serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)])
+    server = Running(
+        ["serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--allow-anonymous"]
+    )
     match = await asyncio.to_thread(server.wait_for_line, LISTENING)
     return server, match.group(1)
 

@@ -22,7 +22,10 @@ LISTENING = r"erpmail listening on (127\.0\.0\.1:\d+)"
 
 
 def _serve(data_dir: Path) -> tuple[Running, str]:
-    server = Running(["serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)])
+    # Key handling has its own tests (tests/auth); these are about the process itself.
+    server = Running(
+        ["serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--allow-anonymous"]
+    )
     return server, server.wait_for_line(LISTENING).group(1)
 
 

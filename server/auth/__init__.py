@@ -1,0 +1,1 @@
+"""Who may call: API keys, the identity each call acts with, and per-key rate limits."""
