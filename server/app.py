@@ -266,11 +266,14 @@ class ErpmailServer:
             SavedViewServicer(self.views, self.clock), server
         )
         processing_pb2_grpc.add_ProcessingServiceServicer_to_server(
-            ProcessingServicer(receiver, incoming, self.clock), server
+            ProcessingServicer(receiver, incoming, outgoing, self.clock), server
         )
         entity_requests_pb2_grpc.add_EntityRequestServiceServicer_to_server(
             EntityRequestServicer(
-                self.entity_requests, self.clock, self.settings.watch_progress_interval
+                self.entity_requests,
+                self.clock,
+                self.accounts.visible,
+                self.settings.watch_progress_interval,
             ),
             server,
         )

@@ -16,6 +16,9 @@ from erpmail.v1 import accounts_pb2_grpc, preferences_pb2_grpc
 
 from tests.support.servers import Servers
 
+# Fails the run when a password or API key secret reached any log line (see the module).
+pytest_plugins = ["tests.support.secrets_watch"]
+
 
 @pytest.fixture
 async def erpmail_server(tmp_path: Path) -> AsyncIterator[ErpmailServer]:

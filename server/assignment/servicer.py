@@ -8,7 +8,7 @@ import grpc
 from erpmail.server.assignment import convert
 from erpmail.server.assignment import models as m
 from erpmail.server.assignment.store import FIELD, AssignmentMapStore
-from erpmail.server.core import paging
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import Violations, required
 from erpmail.server.core.protos import apply_mask, check_mask
@@ -29,6 +29,7 @@ class AssignmentMapServicer(assignment_pb2_grpc.AssignmentMapServiceServicer):
     async def CreateAssignmentMap(
         self, request: pb.CreateAssignmentMapRequest, context_: Context
     ) -> pb.CreateAssignmentMapResponse:
+        access.require_back_end(context.current(), "assignment map")
         amap = _valid_map(request.assignment_map)
         stored = await self._store.create(amap, self._clock.now())
         return pb.CreateAssignmentMapResponse(assignment_map=convert.map_to_proto(stored))
@@ -53,6 +54,7 @@ class AssignmentMapServicer(assignment_pb2_grpc.AssignmentMapServiceServicer):
     async def UpdateAssignmentMap(
         self, request: pb.UpdateAssignmentMapRequest, context_: Context
     ) -> pb.UpdateAssignmentMapResponse:
+        access.require_back_end(context.current(), "assignment map")
         map_id = required(request.assignment_map.assignment_map_id, f"{FIELD}.assignment_map_id")
         paths = check_mask(request.update_mask, pb.AssignmentMap(), "update_mask", IMMUTABLE)
 
@@ -68,6 +70,7 @@ class AssignmentMapServicer(assignment_pb2_grpc.AssignmentMapServiceServicer):
     async def DeleteAssignmentMap(
         self, request: pb.DeleteAssignmentMapRequest, context_: Context
     ) -> pb.DeleteAssignmentMapResponse:
+        access.require_back_end(context.current(), "assignment map")
         await self._store.delete(required(request.assignment_map_id, "assignment_map_id"))
         return pb.DeleteAssignmentMapResponse()
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from erpmail.server.core.context import RequestContext
+from erpmail.server.core.context import RequestContext, Role
 from erpmail.server.core.errors import NotFound, PermissionDenied
 
 ADMIN_ONLY = "ADMIN_ONLY"
+BACK_END_ONLY = "BACK_END_ONLY"
 
 # Account ids a caller may use; None: every account (an admin).
 Visible = frozenset[str] | None
@@ -60,4 +61,17 @@ def require_admin(ctx: RequestContext, resource_type: str, name: str = "") -> No
             resource_type,
             [name] if name else [],
             f"only an admin may change {resource_type}s",
+        )
+
+
+def require_back_end(ctx: RequestContext, resource_type: str, name: str = "") -> None:
+    """PERMISSION_DENIED (reason BACK_END_ONLY) for a user's own key: the settings erpmail
+    works by (directory, assignment maps, schedules, mailing settings) are kept by the ERP's
+    back ends (service keys) and admins, not changed from a user's session."""
+    if ctx.role is Role.USER:
+        raise PermissionDenied(
+            BACK_END_ONLY,
+            resource_type,
+            [name] if name else [],
+            f"only an admin or a service may change {resource_type}s",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from erpmail.server.core import paging
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import required
 from erpmail.server.core.protos import apply_mask, check_mask
@@ -33,6 +33,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def CreateEmployee(
         self, request: pb.CreateEmployeeRequest, context_: Context
     ) -> pb.CreateEmployeeResponse:
+        access.require_back_end(context.current(), "employee")
         employee = _valid_employee(request.employee, "employee")
         stored = await self._store.create_employee(employee, self._clock.now())
         return pb.CreateEmployeeResponse(employee=convert.employee_to_proto(stored))
@@ -56,6 +57,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def UpdateEmployee(
         self, request: pb.UpdateEmployeeRequest, context_: Context
     ) -> pb.UpdateEmployeeResponse:
+        access.require_back_end(context.current(), "employee")
         employee_id = required(request.employee.employee_id, "employee.employee_id")
         paths = check_mask(request.update_mask, pb.Employee(), "update_mask", EMPLOYEE_IMMUTABLE)
 
@@ -71,6 +73,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def DeleteEmployee(
         self, request: pb.DeleteEmployeeRequest, context_: Context
     ) -> pb.DeleteEmployeeResponse:
+        access.require_back_end(context.current(), "employee")
         employee_id = required(request.employee_id, "employee_id")
         await self._store.delete_employee(employee_id, self._clock.now())
         return pb.DeleteEmployeeResponse()
@@ -80,6 +83,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def CreateWorkGroup(
         self, request: pb.CreateWorkGroupRequest, context_: Context
     ) -> pb.CreateWorkGroupResponse:
+        access.require_back_end(context.current(), "work group")
         group = _valid_work_group(request.work_group, "work_group")
         stored = await self._store.create_work_group(group, self._clock.now())
         return pb.CreateWorkGroupResponse(work_group=convert.work_group_to_proto(stored))
@@ -104,6 +108,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def UpdateWorkGroup(
         self, request: pb.UpdateWorkGroupRequest, context_: Context
     ) -> pb.UpdateWorkGroupResponse:
+        access.require_back_end(context.current(), "work group")
         work_group_id = required(request.work_group.work_group_id, "work_group.work_group_id")
         paths = check_mask(request.update_mask, pb.WorkGroup(), "update_mask", WORK_GROUP_IMMUTABLE)
 
@@ -119,6 +124,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def DeleteWorkGroup(
         self, request: pb.DeleteWorkGroupRequest, context_: Context
     ) -> pb.DeleteWorkGroupResponse:
+        access.require_back_end(context.current(), "work group")
         await self._store.delete_work_group(required(request.work_group_id, "work_group_id"))
         return pb.DeleteWorkGroupResponse()
 
@@ -127,6 +133,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def CreateContact(
         self, request: pb.CreateContactRequest, context_: Context
     ) -> pb.CreateContactResponse:
+        access.require_back_end(context.current(), "contact")
         contact = _valid_contact(request.contact, "contact")
         stored = await self._store.create_contact(contact, self._clock.now())
         return pb.CreateContactResponse(contact=convert.contact_to_proto(stored))
@@ -152,6 +159,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def UpdateContact(
         self, request: pb.UpdateContactRequest, context_: Context
     ) -> pb.UpdateContactResponse:
+        access.require_back_end(context.current(), "contact")
         contact_id = required(request.contact.contact_id, "contact.contact_id")
         paths = check_mask(request.update_mask, pb.Contact(), "update_mask", CONTACT_IMMUTABLE)
 
@@ -167,6 +175,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def DeleteContact(
         self, request: pb.DeleteContactRequest, context_: Context
     ) -> pb.DeleteContactResponse:
+        access.require_back_end(context.current(), "contact")
         await self._store.delete_contact(required(request.contact_id, "contact_id"))
         return pb.DeleteContactResponse()
 
@@ -175,6 +184,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def BatchUpsertDirectory(
         self, request: pb.BatchUpsertDirectoryRequest, context_: Context
     ) -> pb.BatchUpsertDirectoryResponse:
+        access.require_back_end(context.current(), "directory entry")
         batch = m.DirectoryBatch(
             employees=[
                 convert.employee_to_domain(e, f"employees[{i}]")

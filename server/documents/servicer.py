@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import grpc
-from erpmail.server.core import context, paging
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import InvalidArgument
 from erpmail.server.core.protos import apply_mask, check_mask, numeric_id
@@ -44,6 +44,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     async def CreateMailingSetting(
         self, request: pb.CreateMailingSettingRequest, context_: Context
     ) -> pb.CreateMailingSettingResponse:
+        access.require_back_end(context.current(), "mailing setting")
         setting = _valid_setting(request.mailing_setting)
         stored = await self._store.create(setting, self._clock.now())
         return pb.CreateMailingSettingResponse(mailing_setting=convert.setting_to_proto(stored))
@@ -76,6 +77,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     async def UpdateMailingSetting(
         self, request: pb.UpdateMailingSettingRequest, context_: Context
     ) -> pb.UpdateMailingSettingResponse:
+        access.require_back_end(context.current(), "mailing setting")
         setting_id = _setting_id(request.mailing_setting.setting_id, "mailing_setting.setting_id")
         paths = check_mask(
             request.update_mask, pb.MailingSetting(), "update_mask", SETTING_IMMUTABLE
@@ -94,6 +96,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     async def DeleteMailingSetting(
         self, request: pb.DeleteMailingSettingRequest, context_: Context
     ) -> pb.DeleteMailingSettingResponse:
+        access.require_back_end(context.current(), "mailing setting")
         await self._store.delete(_setting_id(request.setting_id))
         return pb.DeleteMailingSettingResponse()
 
@@ -128,6 +131,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     async def UpdatePartyDocumentPreference(
         self, request: pb.UpdatePartyDocumentPreferenceRequest, context_: Context
     ) -> pb.UpdatePartyDocumentPreferenceResponse:
+        access.require_back_end(context.current(), "party document preference")
         party = _valid_party(request.preference.party, "preference.party")
         paths = check_mask(
             request.update_mask, pb.PartyDocumentPreference(), "update_mask", PREFERENCE_IMMUTABLE

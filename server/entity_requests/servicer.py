@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from erpmail.server.core import context, paging
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import InvalidArgument, Violations
 from erpmail.server.entity_requests import convert
@@ -22,17 +22,29 @@ BATCH = 500
 MAX_ENTITY_FIELD = 200
 MAX_REASON = 2000
 
+# The accounts the current caller sees (AccountStore.visible): requests of others are NOT_FOUND.
+VisibleAccounts = Callable[[], Awaitable[access.Visible]]
+
 
 class EntityRequestServicer(entity_requests_pb2_grpc.EntityRequestServiceServicer):
-    def __init__(self, store: EntityRequestStore, clock: Clock, idle_wait: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: EntityRequestStore,
+        clock: Clock,
+        visible: VisibleAccounts,
+        idle_wait: float = 10.0,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._visible = visible
         self._idle_wait = idle_wait
 
     async def GetEntityRequest(
         self, request: pb.GetEntityRequestRequest, rpc: Context
     ) -> pb.GetEntityRequestResponse:
-        found = await self._store.get(convert.request_id(request.entity_request_id))
+        found = await self._store.get(
+            convert.request_id(request.entity_request_id), await self._visible()
+        )
         return pb.GetEntityRequestResponse(entity_request=convert.to_proto(found))
 
     async def ListEntityRequests(
@@ -51,6 +63,7 @@ class EntityRequestServicer(entity_requests_pb2_grpc.EntityRequestServiceService
             ],
             kinds=[convert.KIND.to_domain(k, f"kinds[{i}]") for i, k in enumerate(request.kinds)],
             account_id=request.account_id,
+            visible=await self._visible(),
         )
         more = len(found) > size
         return pb.ListEntityRequestsResponse(
@@ -67,7 +80,14 @@ class EntityRequestServicer(entity_requests_pb2_grpc.EntityRequestServiceService
         after = request.after_entity_request_id or await self._store.first_open_id()
         while True:
             seen = self._store.recorded.version
-            found = await self._store.page(after, BATCH, kinds=kinds, account_id=request.account_id)
+            # Asked again each time: the caller's accounts may change while it watches.
+            found = await self._store.page(
+                after,
+                BATCH,
+                kinds=kinds,
+                account_id=request.account_id,
+                visible=await self._visible(),
+            )
             for item in found:
                 yield pb.WatchEntityRequestsResponse(entity_request=convert.to_proto(item))
             if found:
@@ -81,7 +101,7 @@ class EntityRequestServicer(entity_requests_pb2_grpc.EntityRequestServiceService
         request_id = convert.request_id(request.entity_request_id)
         entity = _entity(request)
         done = await self._store.complete(
-            request_id, entity, context.current().actor, self._clock.now()
+            request_id, entity, context.current().actor, self._clock.now(), await self._visible()
         )
         return pb.CompleteEntityRequestResponse(entity_request=convert.to_proto(done))
 
@@ -94,9 +114,16 @@ class EntityRequestServicer(entity_requests_pb2_grpc.EntityRequestServiceService
             v.add("reason", "is required")
         elif len(request.reason) > MAX_REASON:
             v.add("reason", f"is longer than {MAX_REASON} characters")
+        elif any(_is_control(c) for c in request.reason):
+            # Kept and shown as text, so it may span lines; other control bytes only hide things.
+            v.add("reason", "must not contain control characters (line breaks and tabs are kept)")
         v.raise_if_any()
         done = await self._store.reject(
-            request_id, request.reason.strip(), context.current().actor, self._clock.now()
+            request_id,
+            request.reason.strip(),
+            context.current().actor,
+            self._clock.now(),
+            await self._visible(),
         )
         return pb.RejectEntityRequestResponse(entity_request=convert.to_proto(done))
 
@@ -114,3 +141,7 @@ def _entity(request: pb.CompleteEntityRequestRequest) -> RelatedEntity:
             check_line(v, field, value)
     v.raise_if_any()
     return RelatedEntity(e.type.strip(), e.id.strip(), e.description.strip())
+
+
+def _is_control(c: str) -> bool:
+    return (c < " " and c not in "\t\r\n") or "\x7f" <= c <= "\x9f"

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import aiosqlite
-from erpmail.server.core import serde
+from erpmail.server.core import access, serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import NotFound
 from erpmail.server.core.signal import ChangeSignal
@@ -62,11 +62,14 @@ class EntityRequestStore:
         # Wakes the watch stream when requests are recorded.
         self.recorded = ChangeSignal()
 
-    async def get(self, request_id: int) -> EntityRequest:
+    async def get(self, request_id: int, visible: access.Visible = None) -> EntityRequest:
+        """NOT_FOUND also for a request of an account outside `visible` (None: every one)."""
         row = await self._db.fetch_one(f"{_SELECT} WHERE id = ?", (request_id,))
         if row is None:
             raise NotFound("entity request", str(request_id))
-        return _request(row)
+        found = _request(row)
+        access.require_visible(visible, found.account_id, "entity request", str(request_id))
+        return found
 
     async def page(
         self,
@@ -76,8 +79,10 @@ class EntityRequestStore:
         statuses: Sequence[RequestStatus] = (),
         kinds: Sequence[RequestKind] = (),
         account_id: str = "",
+        visible: access.Visible = None,
     ) -> list[EntityRequest]:
-        """Requests with an id above `after_id`, oldest first."""
+        """Requests with an id above `after_id`, oldest first, of the accounts in `visible`
+        (None: every account); filtered in SQL so that a page stays full."""
         where = ["id > ?"]
         params: list[Any] = [after_id]
         if statuses:
@@ -89,6 +94,9 @@ class EntityRequestStore:
         if account_id:
             where.append("account_id = ?")
             params.append(account_id)
+        if visible is not None:
+            where.append("account_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(visible)))
         rows = await self._db.fetch_all(
             f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit)
         )
@@ -106,10 +114,15 @@ class EntityRequestStore:
         return int(newest or 0)
 
     async def complete(
-        self, request_id: int, entity: RelatedEntity, actor: str, now: datetime
+        self,
+        request_id: int,
+        entity: RelatedEntity,
+        actor: str,
+        now: datetime,
+        visible: access.Visible = None,
     ) -> EntityRequest:
         async with self._db.write() as conn:
-            request = await _get(conn, request_id)
+            request = await _get(conn, request_id, visible)
             if not check_complete(request, entity):
                 return request
             await conn.execute(
@@ -123,10 +136,15 @@ class EntityRequestStore:
         return request
 
     async def reject(
-        self, request_id: int, reason: str, actor: str, now: datetime
+        self,
+        request_id: int,
+        reason: str,
+        actor: str,
+        now: datetime,
+        visible: access.Visible = None,
     ) -> EntityRequest:
         async with self._db.write() as conn:
-            request = await _get(conn, request_id)
+            request = await _get(conn, request_id, visible)
             if check_reject(request):
                 await conn.execute(
                     "UPDATE entity_requests SET status = 'rejected', reason = ?,"
@@ -137,12 +155,16 @@ class EntityRequestStore:
         return request
 
 
-async def _get(conn: aiosqlite.Connection, request_id: int) -> EntityRequest:
+async def _get(
+    conn: aiosqlite.Connection, request_id: int, visible: access.Visible = None
+) -> EntityRequest:
     async with conn.execute(f"{_SELECT} WHERE id = ?", (request_id,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
         raise NotFound("entity request", str(request_id))
-    return _request(row)
+    found = _request(row)
+    access.require_visible(visible, found.account_id, "entity request", str(request_id))
+    return found
 
 
 async def _link_email(

@@ -26,6 +26,7 @@ from erpmail.server.accounts.endpoints import client_security, incoming_endpoint
 from erpmail.server.accounts.models import Account, IncomingProtocol
 from erpmail.server.accounts.probe import ServerEndpoint
 from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core import access
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition
 from erpmail.server.core.tls import client_context
@@ -97,14 +98,21 @@ class Receiver:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def receive(self, account_ids: list[str]) -> list[Receipt]:
+    async def receive(
+        self, account_ids: list[str], visible: access.Visible = None
+    ) -> list[Receipt]:
+        """Receives for the named accounts (every receiving one when none is named) among those
+        in `visible` (None: every account); NOT_FOUND, before any is run, for a named account
+        that does not exist or is not in `visible`."""
         preferences = await self._check_not_suspended()
         if not account_ids:
             account_ids = [
                 s.account.account_id
                 for s in await self._accounts.page("", 100_000)
-                if s.account.usage.receives
+                if s.account.usage.receives and access.sees(visible, s.account.account_id)
             ]
+        for account_id in account_ids:
+            access.require_visible(visible, account_id, "account", account_id)
         accounts = [(await self._accounts.get(i)).account for i in account_ids]
         tags = TagFormat(preferences.email_tag_prefix, preferences.email_tag_suffix)
         receipts = []
@@ -124,15 +132,22 @@ class Receiver:
         return receipts
 
     async def process(
-        self, email_ids: list[int], account_id: str, include_failed: bool
+        self,
+        email_ids: list[int],
+        account_id: str,
+        include_failed: bool,
+        visible: access.Visible = None,
     ) -> list[int]:
         """Processes the named incoming emails again (pending or failed ones), or every pending
         (and with `include_failed` failed) email of the account; returns the ids processed.
-        Deletions on the server this calls for are made by the account's next receive."""
+        Deletions on the server this calls for are made by the account's next receive.
+        NOT_FOUND for an account outside `visible` (None: every account); named emails are
+        checked by the caller before (OutgoingService.require_visible)."""
         await self._check_not_suspended()
         if self._processor is None:
             raise FailedPrecondition("PROCESSING_UNAVAILABLE", "processing", "no processor")
         if not email_ids:
+            access.require_visible(visible, account_id, "account", account_id)
             await self._accounts.get(account_id)  # NOT_FOUND for an unknown account
         chosen = await self._store.reopen(email_ids, account_id, include_failed, self._clock.now())
         by_account: dict[str, list[int]] = {}

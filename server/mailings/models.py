@@ -126,8 +126,9 @@ def validate_start(
 ) -> None:
     """Raises InvalidArgument naming every field of a StartMassMailing request that is wrong.
 
-    A recipient's To addresses are only counted here: one that is not an address fails that
-    recipient alone, like data that does not fill the template."""
+    A recipient's To addresses are only counted and checked for line breaks and control
+    characters here: one that is not an address fails that recipient alone, like data that does
+    not fill the template."""
     v = Violations()
     _check_common(v, template_id, options, request_id)
     if not recipients:
@@ -151,6 +152,10 @@ def validate_start(
         _check_data(v, f + "data", recipient.data_size)
         if len(recipient.to) > MAX_TO:
             v.add(f + "to", f"must be at most {MAX_TO} addresses")
+        for j, address in enumerate(recipient.to):
+            # A line break is never a typo to fail one recipient for: it is header injection.
+            check_line(v, f"{f}to[{j}].address", address.address)
+            check_line(v, f"{f}to[{j}].name", address.name)
     v.raise_if_any()
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from erpmail.server.accounts.models import Account
 from erpmail.server.accounts.store import AccountStore
+from erpmail.server.core import access
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition, NotFound
 from erpmail.server.incoming.receiver import Receiver
@@ -57,19 +58,30 @@ class SendReceiveRunner:
         self._receiver = receiver
         self._clock = clock
 
+    async def visible(self) -> access.Visible:
+        """The accounts the current caller sees (None: every account)."""
+        return await self._accounts.visible()
+
     async def run(
-        self, action: Action, account_ids: Sequence[str], *, missing_ok: bool = False
+        self,
+        action: Action,
+        account_ids: Sequence[str],
+        *,
+        missing_ok: bool = False,
+        visible: access.Visible = None,
     ) -> RunReport:
-        """Runs the action. FailedPrecondition while processing is suspended; NotFound for a
-        named account that does not exist, unless `missing_ok` (a schedule naming an account
-        deleted since), which reports it as that account's error instead."""
+        """Runs the action on the named accounts (every one when none is named) among those in
+        `visible` (None: every account). FailedPrecondition while processing is suspended;
+        NotFound for a named account outside `visible`, and for one that does not exist unless
+        `missing_ok` (a schedule naming an account deleted since), which reports it as that
+        account's error instead."""
         preferences = await self._preferences.get()
         if preferences.suspend_processing:
             raise FailedPrecondition(
                 "PROCESSING_SUSPENDED", "preferences", "email processing is suspended"
             )
         start = self._clock.now()
-        targets = await self._targets(action, account_ids, missing_ok)
+        targets = await self._targets(action, account_ids, missing_ok, visible)
         cutoff = archive_cutoff(start, preferences.archive_emails)
         gate = asyncio.Semaphore(PARALLEL_ACCOUNTS)
 
@@ -83,15 +95,20 @@ class SendReceiveRunner:
         return RunReport(start, self._clock.now(), sorted(runs, key=lambda r: r.account_id))
 
     async def _targets(
-        self, action: Action, account_ids: Sequence[str], missing_ok: bool
+        self, action: Action, account_ids: Sequence[str], missing_ok: bool, visible: access.Visible
     ) -> list[tuple[str, Account | None]]:
         if not account_ids:
             return [
                 (s.account.account_id, s.account)
                 for s in await self._accounts.page("", 100_000)
-                if (action.sends and s.account.usage.sends)
-                or (action.receives and s.account.usage.receives)
+                if access.sees(visible, s.account.account_id)
+                and (
+                    (action.sends and s.account.usage.sends)
+                    or (action.receives and s.account.usage.receives)
+                )
             ]
+        for account_id in account_ids:
+            access.require_visible(visible, account_id, "account", account_id)
         targets: list[tuple[str, Account | None]] = []
         for account_id in dict.fromkeys(account_ids):
             try:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import grpc
-from erpmail.server.core import paging
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.errors import Violations, required
 from erpmail.server.core.protos import apply_mask, check_mask
 from erpmail.server.management import convert
@@ -46,12 +46,15 @@ class ManagementServicer(management_pb2_grpc.ManagementServiceServicer):
         action = convert.action(request.action, v, "action")
         _check_ids(request.account_ids, v)
         v.raise_if_any()
-        report = await self._runner.run(action, list(request.account_ids))
+        report = await self._runner.run(
+            action, list(request.account_ids), visible=await self._runner.visible()
+        )
         return convert.report_to_proto(report)
 
     async def CreateSchedule(
         self, request: pb.CreateScheduleRequest, context_: Context
     ) -> pb.CreateScheduleResponse:
+        access.require_back_end(context.current(), "schedule")
         v = Violations()
         schedule = convert.schedule_to_domain(request.schedule, v, FIELD)
         stored = await self._schedules.create(schedule, v)
@@ -76,6 +79,7 @@ class ManagementServicer(management_pb2_grpc.ManagementServiceServicer):
     async def UpdateSchedule(
         self, request: pb.UpdateScheduleRequest, context_: Context
     ) -> pb.UpdateScheduleResponse:
+        access.require_back_end(context.current(), "schedule")
         schedule_id = required(request.schedule.schedule_id, f"{FIELD}.schedule_id")
         paths = check_mask(request.update_mask, pb.Schedule(), "update_mask", IMMUTABLE)
 
@@ -91,6 +95,7 @@ class ManagementServicer(management_pb2_grpc.ManagementServiceServicer):
     async def DeleteSchedule(
         self, request: pb.DeleteScheduleRequest, context_: Context
     ) -> pb.DeleteScheduleResponse:
+        access.require_back_end(context.current(), "schedule")
         await self._schedules.delete(required(request.schedule_id, "schedule_id"))
         return pb.DeleteScheduleResponse()
 

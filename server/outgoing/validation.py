@@ -24,6 +24,12 @@ MAX_SUBJECT = 998
 # A header name cannot be folded, so it must fit on a line with its colon and some value.
 MAX_HEADER_NAME = 76
 MAX_FILE_NAME = 255
+# A display name is shown on one line; the directory and mailing settings keep 256 as well.
+MAX_DISPLAY_NAME = 256
+# A value may be folded over several lines, but no header erpmail is asked for needs more.
+MAX_HEADER_VALUE = 4096
+# To, Cc and Bcc together: more is a mailing list's job (StartMassMailing), not one email's.
+MAX_RECIPIENTS = 1000
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # RFC 5322 3.6.8 field-name: printable US-ASCII except the colon.
@@ -92,6 +98,12 @@ def validate_content(
         f + "to",
         "at least one recipient is required in to, cc or bcc",
     )
+    recipients = len(content.to) + len(content.cc) + len(content.bcc)
+    v.check(
+        recipients <= MAX_RECIPIENTS,
+        f + "to",
+        f"{recipients} recipients in to, cc and bcc; at most {MAX_RECIPIENTS} on one email",
+    )
     for kind in ("to", "cc", "bcc", "reply_to"):
         for i, address in enumerate(getattr(content, kind)):
             _check_address(v, f"{f}{kind}[{i}]", address)
@@ -112,7 +124,12 @@ def _check_address(v: Violations, f: str, address: Address) -> None:
             v.add(f + ".address", "is required")
         elif not is_email_address(address.address):
             v.add(f + ".address", "is not an email address")
-    check_line(v, f + ".name", address.name)
+    if check_line(v, f + ".name", address.name):
+        v.check(
+            len(address.name) <= MAX_DISPLAY_NAME,
+            f + ".name",
+            f"must be at most {MAX_DISPLAY_NAME} characters",
+        )
 
 
 def _check_subject(v: Violations, f: str, subject: str) -> None:
@@ -131,7 +148,12 @@ def _check_headers(v: Violations, f: str, content: Content) -> None:
             v.add(name_field, f"must be at most {MAX_HEADER_NAME} characters")
         elif _is_structural(header.name):
             v.add(name_field, f"{header.name} is written by erpmail and cannot be set")
-        check_line(v, f"{f}headers[{i}].value", header.value)
+        if check_line(v, f"{f}headers[{i}].value", header.value):
+            v.check(
+                len(header.value) <= MAX_HEADER_VALUE,
+                f"{f}headers[{i}].value",
+                f"must be at most {MAX_HEADER_VALUE} characters",
+            )
 
 
 def _is_structural(name: str) -> bool:

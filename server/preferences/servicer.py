@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from erpmail.server.core import access, context
 from erpmail.server.core.protos import EnumMap, apply_mask, check_mask
 from erpmail.server.preferences import models as m
 from erpmail.server.preferences.store import PreferencesStore
@@ -31,13 +32,14 @@ class PreferencesServicer(preferences_pb2_grpc.PreferencesServiceServicer):
         self._store = store
 
     async def GetPreferences(
-        self, request: pb.GetPreferencesRequest, context: Context
+        self, request: pb.GetPreferencesRequest, rpc: Context
     ) -> pb.GetPreferencesResponse:
         return pb.GetPreferencesResponse(preferences=to_proto(await self._store.get()))
 
     async def UpdatePreferences(
-        self, request: pb.UpdatePreferencesRequest, context: Context
+        self, request: pb.UpdatePreferencesRequest, rpc: Context
     ) -> pb.UpdatePreferencesResponse:
+        access.require_admin(context.current(), "preferences")
         paths = check_mask(request.update_mask, pb.Preferences(), "update_mask", set())
 
         def edit(current: m.Preferences) -> m.Preferences:

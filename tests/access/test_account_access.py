@@ -59,3 +59,13 @@ async def test_membership_changes_take_effect_at_once(mail: Mail) -> None:
     await store.update("support", add_member, "boss", mail.server.clock.now())
     with acting("EMP3"):
         assert await store.visible() == frozenset({"support"})
+
+
+def test_settings_erpmail_works_by_are_kept_by_admins_and_back_ends_not_users() -> None:
+    for role in (Role.ADMIN, Role.SERVICE):
+        caller = RequestContext(request_id="", method="", actor="erp", role=role)
+        access.require_back_end(caller, "schedule")
+    user = RequestContext(request_id="", method="", actor="EMP1", role=Role.USER)
+    with pytest.raises(PermissionDenied) as denied:
+        access.require_back_end(user, "schedule", "nightly")
+    assert denied.value.reason == "BACK_END_ONLY"

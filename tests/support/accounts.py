@@ -5,6 +5,8 @@ from __future__ import annotations
 from erpmail.v1 import accounts_pb2 as pb
 from erpmail.v1 import common_pb2
 
+from tests.support.secrets_watch import secret
+
 
 def account(account_id: str = "support", **overrides: object) -> pb.Account:
     message = pb.Account(
@@ -17,7 +19,7 @@ def account(account_id: str = "support", **overrides: object) -> pb.Account:
             host="imap.example.com",
             security=common_pb2.CONNECTION_SECURITY_SSL_TLS,
             username=f"{account_id}@example.com",
-            password="incoming-secret-1",
+            password=secret("incoming-secret-1"),
         ),
         outgoing=pb.OutgoingServer(
             host="smtp.example.com",

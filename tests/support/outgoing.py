@@ -18,8 +18,10 @@ from erpmail.v1 import accounts_pb2 as apb
 from erpmail.v1 import common_pb2, emails_pb2_grpc
 from erpmail.v1 import emails_pb2 as pb
 
+from tests.support.secrets_watch import secret
+
 Emails: TypeAlias = "emails_pb2_grpc.EmailServiceAsyncStub"
-ADDRESS, PASSWORD = "erp@sandbox.test", "erp-sandbox"
+ADDRESS, PASSWORD = "erp@sandbox.test", secret("erp-sandbox")
 
 # A dispatcher that sends quickly: short backoff, fast polling, one session per account.
 FAST = DispatchSettings(

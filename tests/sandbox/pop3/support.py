@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable
 from erpmail.sandbox.pop3.replies import ERR_MAILDROP_LOCKED
 from erpmail.sandbox.store import INBOX, Mailbox
 
+from tests.support.secrets_watch import secret
+
 ADDRESS = "alice@example.com"
-PASSWORD = "correct horse battery"
+PASSWORD = secret("correct horse battery")
 
 FIRST = (
     b"From: bob@example.com\r\nSubject: first\r\n\r\n"

@@ -14,12 +14,13 @@ from erpmail.sandbox.faults import FaultEngine
 from erpmail.sandbox.smtp import TranscriptLog, start_smtp_server, stop_smtp_server
 from erpmail.sandbox.store import MailStore
 
+from tests.support.secrets_watch import secret
 from tests.support.servers import Servers
 
 ALICE = "alice@example.com"
-ALICE_PASSWORD = "alice-secret-password"
+ALICE_PASSWORD = secret("alice-secret-password")
 BOB = "bob@example.com"
-BOB_PASSWORD = "bob-secret-password"
+BOB_PASSWORD = secret("bob-secret-password")
 HOST = "127.0.0.1"
 TIMEOUT = 10.0  # seconds for every client call: a hang fails instead of blocking the suite
 
