@@ -31,7 +31,7 @@ REQUEST_ID_SCOPE = "document:"
 
 @dataclass(frozen=True)
 class SentDocument:
-    setting: MailingSetting
+    setting_id: int  # 0 when a retry finds the setting deleted since the first send
     email_ids: list[int]
 
 
@@ -50,7 +50,15 @@ class DocumentSender:
 
     async def send(self, request: DocumentRequest, actor: str) -> SentDocument:
         """Queues the email the party's mailing setting calls for; FailedPrecondition, nothing
-        queued, when the document does not go to the party by email. `request` is valid."""
+        queued, when the document does not go to the party by email. `request` is valid.
+
+        A request id sent before returns what that send queued, before anything is checked: a
+        retry after the party turned to paper or the setting changed still gets its email."""
+        if request.request_id:
+            done = await self._outgoing.created_for(REQUEST_ID_SCOPE + request.request_id)
+            if done is not None:
+                earlier = await self._store.find(request.party, request.document_type)
+                return SentDocument(earlier.setting_id if earlier else 0, done)
         setting = await self._setting(request)
         try:
             template = await self._templates.get(setting.template_id)
@@ -92,7 +100,7 @@ class DocumentSender:
             account_id=setting.account_id,
             request_id=REQUEST_ID_SCOPE + request.request_id if request.request_id else "",
         )
-        return SentDocument(setting, await self._outgoing.create([create], actor))
+        return SentDocument(setting.setting_id, await self._outgoing.create([create], actor))
 
     async def _setting(self, request: DocumentRequest) -> MailingSetting:
         """The active setting the document goes by; FailedPrecondition saying why there is none."""

@@ -159,7 +159,9 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
         for email_id in sent.email_ids:
             email, sender = await self._outgoing.get(email_id)
             emails.append(email_convert.to_proto(email, sender, with_content=False))
-        return pb.SendDocumentResponse(setting_id=str(sent.setting.setting_id), emails=emails)
+        return pb.SendDocumentResponse(
+            setting_id=str(sent.setting_id) if sent.setting_id else "", emails=emails
+        )
 
 
 def _valid_setting(message: pb.MailingSetting) -> m.MailingSetting:

@@ -78,6 +78,10 @@ class OutgoingService:
         self.dispatcher = dispatcher
         self._clock = clock
 
+    async def created_for(self, request_id: str) -> list[int] | None:
+        """What an earlier create with this request id made (None: no such create)."""
+        return await self._emails.created_by_request(request_id)
+
     async def create(self, requests: Sequence[CreateRequest], actor: str) -> list[int]:
         """Creates every request's emails in one transaction, or none if any is invalid."""
         preferences = await self._preferences.get()

@@ -161,6 +161,13 @@ class EmailStore:
         await self._notify()
         return ids
 
+    async def created_by_request(self, request_id: str) -> list[int] | None:
+        """The ids a create with this request id made, or None when there was none."""
+        row = await self._db.fetch_one(
+            "SELECT email_ids FROM email_requests WHERE request_id = ?", (request_id,)
+        )
+        return [int(i) for i in json.loads(row[0])] if row is not None else None
+
     async def edit(
         self,
         email_id: int,

@@ -301,6 +301,32 @@ async def test_the_same_request_id_queues_one_email(
     assert len(sandbox.received_messages("ada@acme.test")) == 1
 
 
+async def test_a_retry_gets_its_email_even_after_the_party_turned_to_paper(
+    documents: Documents, emails: Emails
+) -> None:
+    await create_setting(documents, setting())
+    request = send_request(request_id="INV-0042/email")
+    first = await documents.SendDocument(request)
+    await documents.UpdatePartyDocumentPreference(
+        pb.UpdatePartyDocumentPreferenceRequest(
+            preference=pb.PartyDocumentPreference(
+                party=party(), delivery=pb.DOCUMENT_DELIVERY_PAPER
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["delivery"]),
+        )
+    )
+
+    again = await documents.SendDocument(request)
+
+    assert [e.email_id for e in again.emails] == [e.email_id for e in first.emails]
+    assert again.setting_id == first.setting_id
+    assert len(await _queued(emails)) == 1
+    # A new document for the paper-only party is still refused.
+    assert await _refusal(documents, send_request(request_id="INV-0043/email")) == [
+        "PARTY_TAKES_PAPER"
+    ]
+
+
 async def test_a_request_id_used_by_another_call_does_not_answer_for_a_document(
     documents: Documents, emails: Emails
 ) -> None:
