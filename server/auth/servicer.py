@@ -8,18 +8,13 @@ import grpc
 from erpmail.server.auth import convert
 from erpmail.server.auth.models import validate
 from erpmail.server.auth.store import ApiKeyStore
-from erpmail.server.core import context, paging
+from erpmail.server.core import access, context, paging
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.errors import PermissionDenied, required
+from erpmail.server.core.errors import required
 from erpmail.v1 import keys_pb2 as pb
 from erpmail.v1 import keys_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-def _require_admin() -> None:
-    if not context.current().is_admin:
-        raise PermissionDenied("ADMIN_ONLY", "api key", [], "only admins manage API keys")
 
 
 class ApiKeyServicer(keys_pb2_grpc.ApiKeyServiceServicer):
@@ -30,7 +25,7 @@ class ApiKeyServicer(keys_pb2_grpc.ApiKeyServiceServicer):
     async def CreateApiKey(
         self, request: pb.CreateApiKeyRequest, context_: Context
     ) -> pb.CreateApiKeyResponse:
-        _require_admin()
+        access.require_admin(context.current(), "api key")
         new = convert.new_key_to_domain(request.api_key)
         role = validate(new)
         key, secret = await self._store.create(
@@ -41,7 +36,7 @@ class ApiKeyServicer(keys_pb2_grpc.ApiKeyServiceServicer):
     async def ListApiKeys(
         self, request: pb.ListApiKeysRequest, context_: Context
     ) -> pb.ListApiKeysResponse:
-        _require_admin()
+        access.require_admin(context.current(), "api key")
         size = paging.page_size(request.page_size)
         found = await self._store.page(paging.after_key(request.page_token), size + 1)
         return pb.ListApiKeysResponse(
@@ -52,7 +47,7 @@ class ApiKeyServicer(keys_pb2_grpc.ApiKeyServiceServicer):
     async def RevokeApiKey(
         self, request: pb.RevokeApiKeyRequest, context_: Context
     ) -> pb.RevokeApiKeyResponse:
-        _require_admin()
+        access.require_admin(context.current(), "api key")
         key_id = required(request.key_id, "key_id")
         key = await self._store.revoke(key_id, self._clock.now())
         return pb.RevokeApiKeyResponse(api_key=convert.key_to_proto(key))

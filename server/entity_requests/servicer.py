@@ -12,7 +12,7 @@ from erpmail.server.core.errors import InvalidArgument, Violations
 from erpmail.server.entity_requests import convert
 from erpmail.server.entity_requests.store import EntityRequestStore
 from erpmail.server.outgoing.models import RelatedEntity
-from erpmail.server.outgoing.validation import check_line
+from erpmail.server.outgoing.validation import check_line, is_control
 from erpmail.v1 import entity_requests_pb2 as pb
 from erpmail.v1 import entity_requests_pb2_grpc
 
@@ -114,7 +114,7 @@ class EntityRequestServicer(entity_requests_pb2_grpc.EntityRequestServiceService
             v.add("reason", "is required")
         elif len(request.reason) > MAX_REASON:
             v.add("reason", f"is longer than {MAX_REASON} characters")
-        elif any(_is_control(c) for c in request.reason):
+        elif any(is_control(c) for c in request.reason if c not in "\t\r\n"):
             # Kept and shown as text, so it may span lines; other control bytes only hide things.
             v.add("reason", "must not contain control characters (line breaks and tabs are kept)")
         v.raise_if_any()
@@ -141,7 +141,3 @@ def _entity(request: pb.CompleteEntityRequestRequest) -> RelatedEntity:
             check_line(v, field, value)
     v.raise_if_any()
     return RelatedEntity(e.type.strip(), e.id.strip(), e.description.strip())
-
-
-def _is_control(c: str) -> bool:
-    return (c < " " and c not in "\t\r\n") or "\x7f" <= c <= "\x9f"

@@ -62,7 +62,7 @@ _REFUSED_ATTACHMENT_TYPES = ("multipart/", "message/")
 
 # Everything Python's str.splitlines() breaks on: the email package folds with it, so any of
 # these could start a new header line, not just CR and LF.
-_LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def normalize_content(content: Content) -> None:
@@ -188,7 +188,7 @@ def _check_attachments(
 def _check_file_name(v: Violations, f: str, name: str) -> None:
     if not name.strip():
         v.add(f, "is required")
-    elif any(_is_control(c) for c in name):
+    elif any(is_control(c) or c in LINE_BREAKS for c in name):
         v.add(f, "must not contain line breaks or control characters")
     elif "/" in name or "\\" in name or name in (".", ".."):
         v.add(f, "must be a file name, not a path")
@@ -207,17 +207,18 @@ def _check_content_type(v: Violations, f: str, content_type: str) -> None:
 
 def check_line(v: Violations, f: str, value: str) -> bool:
     """False, with a violation, when `value` could start a new line or hide a control byte."""
-    if any(c in _LINE_BREAKS for c in value):
+    if any(c in LINE_BREAKS for c in value):
         v.add(f, "must be one line (no CR, LF or other line breaks)")
         return False
-    if any(_is_control(c) for c in value if c != "\t"):
+    if any(is_control(c) for c in value if c != "\t"):
         v.add(f, "must not contain control characters")
         return False
     return True
 
 
-def _is_control(c: str) -> bool:
-    return c < " " or "\x7f" <= c <= "\x9f" or c in _LINE_BREAKS
+def is_control(c: str) -> bool:
+    """A C0 or C1 control character (tab, CR and LF included)."""
+    return c < " " or "\x7f" <= c <= "\x9f"
 
 
 def _trimmed(addresses: list[Address]) -> list[Address]:

@@ -17,10 +17,12 @@ from datetime import datetime
 from erpmail.server.core.errors import InvalidArgument, Violations
 from erpmail.server.outgoing.models import Address, Attachment
 from erpmail.server.outgoing.validation import (
+    LINE_BREAKS,
     MAX_ATTACHMENT_BYTES,
     MAX_FILE_NAME,
     MAX_TOTAL_BYTES,
     guess_content_type,
+    is_control,
 )
 from erpmail.server.templates.fields import known_problems
 from erpmail.server.templates.formatting import locale_problem
@@ -64,7 +66,6 @@ _LIMITS = {
 WELCOME_PLACEHOLDERS = ("Company", "Name", "Username", "Password")
 
 # Everything str.splitlines() breaks on: any of these could start a new header line.
-LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def line_problem(value: str) -> str:
         return ""
     if any(c in LINE_BREAKS for c in value):
         return "would put a line break (CR or LF) into a header"
-    if any(_is_control(c) for c in value if c != "\t"):
+    if any(is_control(c) for c in value if c != "\t"):
         return "would put a control character into a header"
     return ""
 
@@ -303,7 +304,3 @@ def _check_line(v: Violations, f: str, value: str, limit: int, *, required: bool
 def _typed(a: TemplateAttachment) -> TemplateAttachment:
     kind = a.content_type.strip() or guess_content_type(a.file_name)
     return replace(a, content_type=kind)
-
-
-def _is_control(c: str) -> bool:
-    return c < " " or "\x7f" <= c <= "\x9f"
