@@ -3,7 +3,6 @@
 from setuptools import find_packages, setup
 
 ROOTS = {
-    "erpmail.v1": "protos/erpmail/v1",
     "erpmail.server": "server",
     "erpmail.sandbox": "sandbox",
 }
@@ -16,5 +15,5 @@ for name, folder in ROOTS.items():
 setup(
     packages=packages,
     package_dir=ROOTS,
-    package_data={name: ["py.typed", "*.pyi", "*.proto", "*.sql"] for name in packages},
+    package_data={name: ["py.typed", "*.sql"] for name in packages},
 )

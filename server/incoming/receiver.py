@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TIMEOUT = 30.0
+# More accounts than any company keeps: the receiver reads them all at once.
+ALL_ACCOUNTS = 100_000
 
 
 @dataclass
@@ -149,18 +151,20 @@ class Receiver:
         if not email_ids:
             access.require_visible(visible, account_id, "account", account_id)
             await self._accounts.get(account_id)  # NOT_FOUND for an unknown account
-        chosen = await self._store.reopen(email_ids, account_id, include_failed, self._clock.now())
+        # Checked with the emails, so that a refusal changes nothing.
+        processing = frozenset(
+            stored.account.account_id
+            for stored in await self._accounts.page("", ALL_ACCOUNTS)
+            if stored.account.processing.activate
+        )
+        chosen = await self._store.reopen(
+            email_ids, account_id, include_failed, self._clock.now(), processing
+        )
         by_account: dict[str, list[int]] = {}
         for owner, email_id in chosen:
             by_account.setdefault(owner, []).append(email_id)
         for owner, ids in by_account.items():
             account = (await self._accounts.get(owner)).account
-            if not account.processing.activate:
-                raise FailedPrecondition(
-                    "PROCESSING_NOT_ACTIVATED",
-                    f"accounts/{owner}",
-                    "the account does not process incoming mail",
-                )
             async with self._lock(owner):
                 await self._processor.process(account, await self._store.pending_by_id(ids))
         return [email_id for _, email_id in chosen]

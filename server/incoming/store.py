@@ -203,12 +203,17 @@ class IncomingStore:
         return [await self._stored(row) for row in rows]
 
     async def reopen(
-        self, email_ids: Sequence[int], account_id: str, include_failed: bool, now: datetime
+        self,
+        email_ids: Sequence[int],
+        account_id: str,
+        include_failed: bool,
+        now: datetime,
+        processing_accounts: frozenset[str],
     ) -> list[tuple[str, int]]:
         """Makes the named incoming emails (or, with none named, the account's pending ones and
         with `include_failed` its failed ones) pending again, and returns (account, id) of each
         to process. NotFound for an id that is no incoming email; FailedPrecondition for one
-        already processed."""
+        already processed or of an account not in `processing_accounts`, changing nothing."""
         async with self._db.write() as conn:
             if email_ids:
                 marks = ",".join("?" * len(email_ids))
@@ -237,6 +242,13 @@ class IncomingStore:
                     (account_id, *statuses),
                 ) as cursor:
                     chosen = [(r[0], int(r[1]), Status(r[2])) for r in await cursor.fetchall()]
+            for owner in dict.fromkeys(a for a, _, _ in chosen):
+                if owner not in processing_accounts:
+                    raise FailedPrecondition(
+                        "PROCESSING_NOT_ACTIVATED",
+                        f"accounts/{owner}",
+                        "the account does not process incoming mail",
+                    )
             failed = [(a, i, Status.PENDING) for a, i, status in chosen if status is Status.FAILED]
             await conn.executemany(
                 "UPDATE emails SET status = 'pending', update_time = ? WHERE id = ?",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
+from erpmail.server.core import access
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FieldViolation, InvalidArgument
 from erpmail.server.mailings.models import (
@@ -18,7 +19,7 @@ from erpmail.server.mailings.models import (
     validate_start,
 )
 from erpmail.server.mailings.rendering import render_problem
-from erpmail.server.mailings.store import MailingStore, NewMailing
+from erpmail.server.mailings.store import RESOURCE, MailingStore, NewMailing
 from erpmail.server.outgoing.models import Address
 from erpmail.server.outgoing.service import OutgoingService
 from erpmail.server.templates.compose import template_content, template_request
@@ -106,17 +107,23 @@ class MailingService:
         return await self._store.get(mailing_id)
 
     async def get(self, mailing_id: int) -> MassMailing:
-        return await self._store.get(mailing_id)
+        """The mailing; NOT_FOUND when there is none or it sends through an account the caller
+        does not see, as for its emails."""
+        mailing = await self._store.get(mailing_id)
+        visible = await self._outgoing.visible_accounts()
+        access.require_visible(visible, mailing.account_id, RESOURCE, str(mailing_id))
+        return mailing
 
     async def recipients(
         self, mailing_id: int, outcomes: Sequence[Outcome], after_index: int, limit: int
     ) -> list[RecipientState]:
-        await self._store.get(mailing_id)  # NOT_FOUND for no such mailing
+        await self.get(mailing_id)
         return await self._store.recipients(mailing_id, outcomes, after_index, limit)
 
     async def follow(self, mailing_id: int, interval: float) -> AsyncIterator[MassMailing]:
         """The mailing now, after every change, and at least every `interval` seconds, until
         it is done."""
+        await self.get(mailing_id)
         last: MassMailing | None = None
         timed_out = False
         while True:

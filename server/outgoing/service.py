@@ -149,14 +149,17 @@ class OutgoingService:
         return await self._accounts.visible()
 
     async def require_visible(self, email_ids: Iterable[int]) -> None:
-        """NOT_FOUND for the first of the emails the current caller does not see (or that does
-        not exist)."""
+        """NOT_FOUND for the first of the emails that does not exist or that the current caller
+        does not see, before anything is done to any of them."""
+        ids = list(email_ids)
+        found = await self._emails.summaries(ids)
         visible = await self._accounts.visible()
-        if visible is None:
-            return
-        for email_id in email_ids:
-            email = await self._emails.get(email_id, with_attachments=False)
-            access.require_visible(visible, email.account_id, "email", str(email_id))
+        for email_id in ids:
+            email = found.get(email_id)
+            if email is None:
+                raise NotFound("email", str(email_id))
+            if visible is not None:
+                access.require_visible(visible, email.account_id, "email", str(email_id))
 
     async def sender(self, account_id: str) -> Address:
         return await self._sender(account_id)

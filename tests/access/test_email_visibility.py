@@ -1,19 +1,28 @@
 """A user sees email only of the accounts it may use: other accounts' email is NOT_FOUND on
-every read path, never PERMISSION_DENIED; an admin sees everything."""
+every read path (mass mailings too), never PERMISSION_DENIED; an admin sees everything."""
 
 from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 from erpmail.server.core.context import Role
 from erpmail.server.core.errors import InvalidArgument, NotFound
 from erpmail.server.mailbox.view_service import ListRequest
+from erpmail.server.mailings.service import MailingService
 from erpmail.server.outgoing.models import Address, Content
 from erpmail.server.outgoing.service import CreateRequest
-from erpmail.v1 import emails_pb2
+from erpmail.v1 import (
+    emails_pb2,
+    mailings_pb2,
+    mailings_pb2_grpc,
+    templates_pb2,
+    templates_pb2_grpc,
+)
 
 from tests.access.conftest import Mail, acting
+from tests.mailings.messages import member, offer_template, recipient
 
 
 async def test_get_email_of_an_account_the_user_is_not_a_member_of_is_not_found(
@@ -134,3 +143,28 @@ async def test_figures_cover_only_visible_accounts(mail: Mail) -> None:
 def _draft(account_id: str) -> CreateRequest:
     content = Content(to=[Address("customer@example.com", "")], subject="Invoice", text_body="x")
     return CreateRequest(account_id, content, submit=False, one_email_per_to=False)
+
+
+async def test_a_mass_mailing_through_an_invisible_account_is_not_found(
+    mail: Mail, channel: grpc.aio.Channel
+) -> None:
+    templates = templates_pb2_grpc.TemplateServiceStub(channel)
+    template = offer_template(from_account_id="support")
+    await templates.CreateTemplate(templates_pb2.CreateTemplateRequest(template=template))
+    mailings = mailings_pb2_grpc.MailingServiceStub(channel)
+    request = mailings_pb2.StartMassMailingRequest(
+        template_id="offer", recipients=[recipient("M-1", member(1))]
+    )
+    started = await mailings.StartMassMailing(request)
+    mailing_id = int(started.mass_mailing.mass_mailing_id)
+    s = mail.server
+    service = MailingService(s.mailings, s.templates, mail.outgoing, s.clock, lambda: None)
+
+    with acting("EMP1"), pytest.raises(NotFound):  # not a member of support
+        await service.get(mailing_id)
+    with acting("EMP1"), pytest.raises(NotFound):
+        await service.recipients(mailing_id, [], 0, 10)
+    with acting("EMP1"), pytest.raises(NotFound):
+        await anext(service.follow(mailing_id, 0.05))
+    with acting("EMP2"):
+        assert (await service.get(mailing_id)).account_id == "support"

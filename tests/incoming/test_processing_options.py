@@ -30,6 +30,7 @@ from erpmail.v1 import emails_pb2 as epb
 from erpmail.v1 import entity_requests_pb2 as rpb
 from erpmail.v1 import processing_pb2 as pb
 from erpmail.v1 import templates_pb2 as tpb
+from google.protobuf import field_mask_pb2
 
 from tests.support.errors import precondition_types
 from tests.support.outgoing import ADDRESS, sandbox_account, wait_until
@@ -517,15 +518,14 @@ def _on_server(sandbox: Sandbox) -> set[str]:
     return {str(email_parser.message_from_bytes(m.raw)["Message-ID"]) for m in messages}
 
 
-@pytest.mark.usefixtures("templates")
-async def test_a_failed_email_is_processed_again_on_request_and_nothing_is_sent_twice(
+async def _failed_confirmation(
     accounts: Accounts,
-    emails: Emails,
     processing: Processing,
     sandbox: Sandbox,
     channel: grpc.aio.Channel,
     erpmail_server: ErpmailServer,
 ) -> None:
+    """Receives one email whose processing fails: its confirmation template went missing."""
     await _template(channel, "later", "Got it.")
     await _account(
         accounts,
@@ -535,6 +535,18 @@ async def test_a_failed_email_is_processed_again_on_request_and_nothing_is_sent_
     await _vanish(erpmail_server, "templates", "template_id", "later")
     sandbox.store.deliver("", [ADDRESS], message(1))
     await _receive(processing)
+
+
+@pytest.mark.usefixtures("templates")
+async def test_a_failed_email_is_processed_again_on_request_and_nothing_is_sent_twice(
+    accounts: Accounts,
+    emails: Emails,
+    processing: Processing,
+    sandbox: Sandbox,
+    channel: grpc.aio.Channel,
+    erpmail_server: ErpmailServer,
+) -> None:
+    await _failed_confirmation(accounts, processing, sandbox, channel, erpmail_server)
     failed = await _incoming(emails, 1)
     assert failed.status == epb.EMAIL_STATUS_FAILED
 
@@ -556,6 +568,30 @@ async def test_a_failed_email_is_processed_again_on_request_and_nothing_is_sent_
     )
     assert list(again.outcomes) == []
     assert len(await _sent(emails)) == 1
+
+
+@pytest.mark.usefixtures("templates")
+async def test_processing_again_for_an_account_that_stopped_processing_is_refused_unchanged(
+    accounts: Accounts,
+    emails: Emails,
+    processing: Processing,
+    sandbox: Sandbox,
+    channel: grpc.aio.Channel,
+    erpmail_server: ErpmailServer,
+) -> None:
+    await _failed_confirmation(accounts, processing, sandbox, channel, erpmail_server)
+    assert (await _incoming(emails, 1)).status == epb.EMAIL_STATUS_FAILED
+    off = apb.Account(account_id="sandbox", processing=apb.IncomingProcessing(activate=False))
+    mask = field_mask_pb2.FieldMask(paths=["processing.activate"])
+    await accounts.UpdateAccount(apb.UpdateAccountRequest(account=off, update_mask=mask))
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await processing.ProcessIncomingEmails(
+            pb.ProcessIncomingEmailsRequest(account_id="sandbox", include_failed=True)
+        )
+
+    assert precondition_types(refused.value) == ["PROCESSING_NOT_ACTIVATED"]
+    assert (await _incoming(emails, 1)).status == epb.EMAIL_STATUS_FAILED  # not reopened
 
 
 @pytest.mark.usefixtures("directory")

@@ -152,6 +152,23 @@ async def test_manual_processing_fails_at_once_and_can_process_failed_email_agai
     assert len(sandbox.received_messages()) == 1
 
 
+async def test_manual_processing_of_an_unknown_email_processes_none_of_the_others(
+    emails: Emails, accounts: Accounts, preferences: Prefs, sandbox: Sandbox
+) -> None:
+    await _setup(accounts, preferences, sandbox)
+    later = email()
+    later.earliest_send_time.FromSeconds(int(time.time()) + 86_400)  # the dispatcher waits
+    email_id = await _send(emails, later)
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await emails.ProcessEmails(pb.ProcessEmailsRequest(email_ids=[email_id, "999999"]))
+
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    still = await emails.GetEmail(pb.GetEmailRequest(email_id=email_id))
+    assert still.email.status == pb.EMAIL_STATUS_PENDING
+    assert sandbox.received_messages() == []
+
+
 async def test_suspend_stops_sending_and_refuses_manual_processing(
     emails: Emails, accounts: Accounts, preferences: Prefs, sandbox: Sandbox
 ) -> None:

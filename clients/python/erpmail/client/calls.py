@@ -1,0 +1,110 @@
+"""Which erpmail RPCs may be retried, and the gRPC service config that says so.
+
+Read from the erpmail.v1 descriptors, so a new RPC is covered without editing this module:
+- reads (Get, List, Preview) have no side effects and are retried on UNAVAILABLE;
+- calls whose request has a `request_id` are idempotent once it is set (AIP-155), so the client
+  fills an empty one with a random id before the first attempt and retries them too;
+- everything else runs once: a second attempt could act twice;
+- server streams (Watch*) get no deadline; `follow` resumes them instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import json
+import pkgutil
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
+
+import erpmail.v1
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
+
+READ_PREFIXES = ("Get", "List", "Preview")
+REQUEST_ID = "request_id"
+M = TypeVar("M", bound=Message)
+
+
+class CallKind(enum.Enum):
+    READ = "read"
+    IDEMPOTENT = "idempotent with request_id"
+    ONCE = "once"
+    STREAM = "stream"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of UNAVAILABLE calls, with exponential backoff between attempts."""
+
+    attempts: int = 5  # gRPC caps attempts at 5
+    first_backoff: float = 0.1
+    longest_backoff: float = 5.0
+    multiplier: float = 2.0
+
+
+def kind_of(method: MethodDescriptor) -> CallKind:
+    if method.server_streaming or method.client_streaming:
+        return CallKind.STREAM
+    if method.name.startswith(READ_PREFIXES):
+        return CallKind.READ
+    if REQUEST_ID in method.input_type.fields_by_name:
+        return CallKind.IDEMPOTENT
+    return CallKind.ONCE
+
+
+@cache
+def methods() -> dict[str, MethodDescriptor]:
+    """Every erpmail RPC by its full path, as gRPC names it: /erpmail.v1.EmailService/GetEmail."""
+    found: dict[str, MethodDescriptor] = {}
+    for module_info in pkgutil.iter_modules(erpmail.v1.__path__):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(f"erpmail.v1.{module_info.name}")
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                found[f"/{service.full_name}/{method.name}"] = method
+    return found
+
+
+def kind_of_path(path: str) -> CallKind:
+    method = methods().get(path)
+    return CallKind.ONCE if method is None else kind_of(method)
+
+
+def service_config(timeout: float | None, retry: RetryPolicy | None) -> str:
+    """The channel's service config: a deadline for unary calls, retries where safe."""
+    groups: dict[CallKind, list[dict[str, str]]] = {kind: [] for kind in CallKind}
+    for method in methods().values():
+        name = {"service": method.containing_service.full_name, "method": method.name}
+        groups[kind_of(method)].append(name)
+    configs = []
+    for kind, names in groups.items():
+        if not names:
+            continue
+        config: dict[str, object] = {"name": names}
+        if timeout is not None and kind is not CallKind.STREAM:
+            config["timeout"] = f"{timeout:.3f}s"
+        if retry is not None and kind in (CallKind.READ, CallKind.IDEMPOTENT):
+            config["retryPolicy"] = {
+                "maxAttempts": max(2, min(retry.attempts, 5)),
+                "initialBackoff": f"{retry.first_backoff:.3f}s",
+                "maxBackoff": f"{retry.longest_backoff:.3f}s",
+                "backoffMultiplier": retry.multiplier,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            }
+        configs.append(config)
+    return json.dumps({"methodConfig": configs})
+
+
+def with_request_id(request: M) -> M:
+    """The request with a random request_id when it has that field and left it empty."""
+    descriptor = request.DESCRIPTOR
+    if REQUEST_ID not in descriptor.fields_by_name or getattr(request, REQUEST_ID):
+        return request
+    filled = type(request)()
+    filled.CopyFrom(request)
+    setattr(filled, REQUEST_ID, uuid.uuid4().hex)
+    return filled

@@ -1,0 +1,93 @@
+"""What a failed call says: its status and the google.rpc details erpmail attaches.
+
+erpmail names the offending field of a bad request (BadRequest), each thing in the way of a
+refused change (PreconditionFailure), the unknown or forbidden thing (ResourceInfo), a
+machine-readable reason (ErrorInfo, e.g. RATE_LIMITED) and when to try again (RetryInfo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+DETAILS_KEY = "grpc-status-details-bin"
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PreconditionViolation:
+    type: str
+    subject: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    code: grpc.StatusCode
+    message: str
+    field_violations: list[FieldViolation] = field(default_factory=list)
+    precondition_violations: list[PreconditionViolation] = field(default_factory=list)
+    reason: str = ""
+    retry_delay: float | None = None
+    # The things named: the unknown id (NOT_FOUND), the taken id (ALREADY_EXISTS) or each email
+    # or account a caller may not touch (PERMISSION_DENIED), as (type, name).
+    resources: list[tuple[str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{self.code.name}: {self.message}"]
+        lines += [f"  {v.field}: {v.description}" for v in self.field_violations]
+        lines += [f"  {v.subject or v.type}: {v.description}" for v in self.precondition_violations]
+        return "\n".join(lines)
+
+
+def error_details(error: grpc.RpcError) -> ErrorDetails:
+    """The status code, message and details of a failed call (sync or grpc.aio)."""
+    code: grpc.StatusCode = error.code()
+    message: str = error.details() or ""
+    status = _status(error)
+    if status is None:
+        return ErrorDetails(code, message)
+    fields: list[FieldViolation] = []
+    preconditions: list[PreconditionViolation] = []
+    resources: list[tuple[str, str]] = []
+    reason, delay = "", None
+    for packed in status.details:
+        if packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            packed.Unpack(bad)
+            fields += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif packed.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+            failure = error_details_pb2.PreconditionFailure()
+            packed.Unpack(failure)
+            preconditions += [
+                PreconditionViolation(v.type, v.subject, v.description) for v in failure.violations
+            ]
+        elif packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            packed.Unpack(info)
+            reason = info.reason
+        elif packed.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+            resource = error_details_pb2.ResourceInfo()
+            packed.Unpack(resource)
+            resources.append((resource.resource_type, resource.resource_name))
+        elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            packed.Unpack(retry)
+            delay = retry.retry_delay.ToTimedelta().total_seconds()
+    return ErrorDetails(code, message, fields, preconditions, reason, delay, resources)
+
+
+def _status(error: grpc.RpcError) -> status_pb2.Status | None:
+    metadata: Iterable[tuple[str, str | bytes]] = error.trailing_metadata() or ()  # type: ignore[assignment]
+    for key, value in metadata:
+        if key == DETAILS_KEY and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    return None

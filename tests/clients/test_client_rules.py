@@ -1,0 +1,132 @@
+"""The Python client's rules, without a server: which calls are retried and get a deadline, how
+request ids are filled, how pages follow each other and where a watch resumes."""
+
+from __future__ import annotations
+
+import json
+from itertools import islice
+
+import grpc
+import pytest
+from erpmail.client import Reconnect, RetryPolicy, calls, paging, watch
+from erpmail.client.calls import CallKind
+from erpmail.v1 import directory_pb2, emails_pb2, entity_requests_pb2
+
+KINDS = {
+    "/erpmail.v1.EmailService/GetEmail": CallKind.READ,
+    "/erpmail.v1.EmailService/ListEmails": CallKind.READ,
+    "/erpmail.v1.TemplateService/PreviewTemplate": CallKind.READ,
+    "/erpmail.v1.EmailService/CreateEmail": CallKind.IDEMPOTENT,
+    "/erpmail.v1.MailingService/SendTemplateEmail": CallKind.IDEMPOTENT,
+    "/erpmail.v1.AccountService/DeleteAccount": CallKind.ONCE,
+    "/erpmail.v1.AccountService/TestAccount": CallKind.ONCE,
+    "/erpmail.v1.EmailService/WatchEmails": CallKind.STREAM,
+    "/erpmail.v1.NoSuchService/Anything": CallKind.ONCE,
+}
+
+
+@pytest.mark.parametrize(("path", "kind"), KINDS.items())
+def test_reads_and_calls_with_a_request_id_are_retryable_and_nothing_else(
+    path: str, kind: CallKind
+) -> None:
+    assert calls.kind_of_path(path) is kind
+
+
+def method_configs(
+    timeout: float | None, retry: RetryPolicy | None
+) -> dict[str, dict[str, object]]:
+    """Each method's entry of the service config, by "Service/Method"."""
+    config = json.loads(calls.service_config(timeout, retry))
+    return {
+        f"{name['service']}/{name['method']}": entry
+        for entry in config["methodConfig"]
+        for name in entry["name"]
+    }
+
+
+def test_unary_calls_get_the_deadline_and_watch_streams_none() -> None:
+    configs = method_configs(12.5, None)
+    assert configs["erpmail.v1.EmailService/CreateEmail"]["timeout"] == "12.500s"
+    assert "timeout" not in configs["erpmail.v1.EmailService/WatchEmails"]
+    assert "retryPolicy" not in configs["erpmail.v1.EmailService/GetEmail"]
+
+
+def test_only_safe_calls_are_retried_and_only_on_unavailable() -> None:
+    configs = method_configs(None, RetryPolicy(attempts=9))
+    policy = configs["erpmail.v1.EmailService/GetEmail"]["retryPolicy"]
+    assert policy == {
+        "maxAttempts": 5,  # gRPC's ceiling
+        "initialBackoff": "0.100s",
+        "maxBackoff": "5.000s",
+        "backoffMultiplier": 2.0,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    assert "retryPolicy" in configs["erpmail.v1.EmailService/CreateEmail"]
+    assert "retryPolicy" not in configs["erpmail.v1.AccountService/DeleteAccount"]
+    assert "retryPolicy" not in configs["erpmail.v1.EmailService/WatchEmails"]
+
+
+def test_an_empty_request_id_is_filled_in_a_copy_and_a_given_one_kept() -> None:
+    empty = emails_pb2.CreateEmailRequest()
+    filled = calls.with_request_id(empty)
+    assert empty.request_id == "" and len(filled.request_id) == 32
+    given = emails_pb2.CreateEmailRequest(request_id="order-42")
+    assert calls.with_request_id(given) is given
+    no_field = emails_pb2.GetEmailRequest(email_id="1")
+    assert calls.with_request_id(no_field) is no_field
+
+
+def test_the_next_page_asks_for_the_token_with_everything_else_kept() -> None:
+    request = directory_pb2.ListEmployeesRequest(page_size=2)
+    response = directory_pb2.ListEmployeesResponse(next_page_token="t2")
+    following = paging.next_request(request, response)
+    assert following == directory_pb2.ListEmployeesRequest(page_size=2, page_token="t2")
+    assert paging.next_request(request, directory_pb2.ListEmployeesResponse()) is None
+    assert paging.items_field(response) == "employees"
+
+
+def test_a_response_without_one_list_of_items_is_not_pageable() -> None:
+    with pytest.raises(TypeError):
+        paging.items_field(emails_pb2.GetEmailResponse())
+
+
+def test_an_email_watch_resumes_after_the_last_revision_of_a_change_or_progress() -> None:
+    first = emails_pb2.WatchEmailsRequest(account_id="a", include_current=True)
+    cursor = watch.EmailCursor(first)
+    assert cursor.request() == first
+    assert cursor.request() == first  # broken before a word: asked again as at first
+    cursor.advance(emails_pb2.WatchEmailsResponse(change=emails_pb2.EmailChange(revision=7)))
+    cursor.advance(emails_pb2.WatchEmailsResponse(progress=emails_pb2.WatchProgress(revision=9)))
+    assert cursor.request() == emails_pb2.WatchEmailsRequest(account_id="a", after_revision=9)
+    assert not cursor.finished()
+
+
+def test_an_entity_request_watch_resumes_after_the_last_request_seen() -> None:
+    cursor = watch.EntityRequestCursor(entity_requests_pb2.WatchEntityRequestsRequest())
+    seen = entity_requests_pb2.EntityRequest(entity_request_id="41")
+    cursor.advance(entity_requests_pb2.WatchEntityRequestsResponse(entity_request=seen))
+    assert cursor.request().after_entity_request_id == 41
+
+
+def broken(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), "broken")
+
+
+def test_a_watch_reconnects_on_unavailable_with_growing_pauses_reset_by_a_message() -> None:
+    follower = watch.Follower(
+        watch.EmailCursor(emails_pb2.WatchEmailsRequest()), Reconnect(0.1, 2, 0.3)
+    )
+    pauses = [follower.pause_after(broken(grpc.StatusCode.UNAVAILABLE)) for _ in range(4)]
+    assert pauses == [0.1, 0.2, 0.3, 0.3]
+    follower.received(emails_pb2.WatchEmailsResponse())
+    assert follower.pause_after(None) == 0.1  # the server ended the stream: reconnect too
+
+
+def test_a_watch_gives_up_on_errors_reconnecting_cannot_cure() -> None:
+    follower = watch.Follower(watch.EmailCursor(emails_pb2.WatchEmailsRequest()), Reconnect())
+    with pytest.raises(grpc.aio.AioRpcError):
+        follower.pause_after(broken(grpc.StatusCode.FAILED_PRECONDITION))
+
+
+def test_reconnect_pauses_are_capped() -> None:
+    assert list(islice(Reconnect(1, 3, 5).pauses(), 4)) == [1, 3, 5, 5]
