@@ -9,9 +9,17 @@ from collections.abc import Awaitable
 import grpc
 from erpmail.server.accounts.references import AccountReferences
 from erpmail.server.accounts.servicer import AccountServicer
-from erpmail.server.accounts.store import AccountStore
+from erpmail.server.accounts.store import (
+    ACCOUNT_EMPLOYEE_USE,
+    ACCOUNT_WORK_GROUP_USE,
+    AccountStore,
+)
 from erpmail.server.assignment.servicer import AssignmentMapServicer
-from erpmail.server.assignment.store import AssignmentMapStore
+from erpmail.server.assignment.store import (
+    ASSIGNMENT_MAP_EMPLOYEE_USE,
+    ASSIGNMENT_MAP_WORK_GROUP_USE,
+    AssignmentMapStore,
+)
 from erpmail.server.auth.authenticator import Authenticator
 from erpmail.server.auth.ratelimit import RateLimiter
 from erpmail.server.auth.servicer import ApiKeyServicer
@@ -19,6 +27,7 @@ from erpmail.server.auth.store import ApiKeyStore
 from erpmail.server.auth.transport import server_credentials
 from erpmail.server.config import Settings
 from erpmail.server.core.clock import Clock, SystemClock
+from erpmail.server.core.datadir import DataDirLock
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import NotFound
 from erpmail.server.core.interceptor import RequestInterceptor
@@ -29,6 +38,7 @@ from erpmail.server.documents.sending import DocumentSender
 from erpmail.server.documents.servicer import DocumentServicer
 from erpmail.server.documents.store import (
     MAILING_SETTING_ACCOUNT_GUARD,
+    MAILING_SETTING_EMPLOYEE_USE,
     MAILING_SETTING_TEMPLATE_USE,
     DocumentStore,
 )
@@ -136,9 +146,36 @@ class ErpmailServer:
         self._server: grpc.aio.Server | None = None
         self.port = 0
         self.api_keys = ApiKeyStore(self.db)
+        self._data_lock = DataDirLock(settings.data_dir)
 
     async def start(self) -> int:
-        """Opens the database, starts serving and returns the bound port."""
+        """Opens the database, starts serving and returns the bound port. DataDirInUse while
+        another process works on the data folder."""
+        self._data_lock.acquire()
+        try:
+            server = await self._grpc_server()
+        except BaseException:
+            self._data_lock.release()
+            raise
+        await server.start()
+        self._server = server
+        # Calls that arrive before the database is open are answered UNAVAILABLE.
+        try:
+            await self.db.open()
+            await self.views.refresh_index()
+            await self.dispatcher.start()
+            await self.scheduler.start()
+            await self.mailing_worker.start()
+            await self.idle.start()
+        except BaseException:
+            await self.stop(grace=0)
+            raise
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"listen": self.address, "data_dir": str(self.settings.data_dir)})
+        return self.port
+
+    async def _grpc_server(self) -> grpc.aio.Server:
+        """The gRPC server with every service added, listening but not yet started."""
         # SO_REUSEPORT would let a second server share the port and split the calls.
         authenticate = (
             Authenticator(self.api_keys, RateLimiter(self.settings.rate_limit, time.monotonic))
@@ -165,22 +202,7 @@ class ErpmailServer:
             self.port = self._listen(server)
         except RuntimeError as error:
             raise ListenError(f"cannot listen on {self.settings.listen}: {error}") from None
-        await server.start()
-        self._server = server
-        # Calls that arrive before the database is open are answered UNAVAILABLE.
-        try:
-            await self.db.open()
-            await self.views.refresh_index()
-            await self.dispatcher.start()
-            await self.scheduler.start()
-            await self.mailing_worker.start()
-            await self.idle.start()
-        except BaseException:
-            await self.stop(grace=0)
-            raise
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving", extra={"listen": self.address, "data_dir": str(self.settings.data_dir)})
-        return self.port
+        return server
 
     def _listen(self, server: grpc.aio.Server) -> int:
         s = self.settings
@@ -205,7 +227,16 @@ class ErpmailServer:
         ]
         self.accounts = AccountStore(self.db, secrets, guards)
         preferences = PreferencesStore(self.db)
-        self.directory = DirectoryStore(self.db)
+        self.directory = DirectoryStore(
+            self.db,
+            [
+                ACCOUNT_EMPLOYEE_USE,
+                ACCOUNT_WORK_GROUP_USE,
+                ASSIGNMENT_MAP_EMPLOYEE_USE,
+                ASSIGNMENT_MAP_WORK_GROUP_USE,
+                MAILING_SETTING_EMPLOYEE_USE,
+            ],
+        )
         self.templates = TemplateStore(self.db, [MAILING_SETTING_TEMPLATE_USE])
         self.assignment_maps = AssignmentMapStore(self.db)
         self.emails = EmailStore(self.db)
@@ -366,6 +397,7 @@ class ErpmailServer:
             await self.idle.stop()  # its receipts run through the receiver
             await self.receiver.stop()
         await self.db.close()
+        self._data_lock.release()
         log.info("stopped")
 
     async def _set_health(

@@ -13,10 +13,30 @@ from erpmail.server.core import access, context, serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, NotFound
 from erpmail.server.core.secrets import SecretBox
+from erpmail.server.directory.store import EMPLOYEE, WORK_GROUP, DirectoryUse
 
 RESOURCE = "account"
 PASSWORD_CHANGED = "password changed"
 PASSWORD_REMOVED = "password removed"
+
+# Registered with the directory: an employee or work group an account names is not deleted under
+# it (assignment would fall back to nobody, or a personal account lose its only user).
+ACCOUNT_EMPLOYEE_USE = DirectoryUse(
+    EMPLOYEE,
+    "SELECT 'accounts/' || account_id, 'assignment.default_owner_id' FROM accounts"
+    " WHERE json_extract(settings, '$.assignment.default_owner_id') = :id"
+    " UNION ALL SELECT 'accounts/' || a.account_id, 'allowed_employee_ids[' || m.key || ']'"
+    " FROM accounts a, json_each(a.settings, '$.allowed_employee_ids') m WHERE m.value = :id"
+    " UNION ALL SELECT 'accounts/' || account_id, 'personal_owner_id' FROM accounts"
+    " WHERE json_extract(settings, '$.personal_owner_id') = :id"
+    " ORDER BY 1",
+)
+ACCOUNT_WORK_GROUP_USE = DirectoryUse(
+    WORK_GROUP,
+    "SELECT 'accounts/' || account_id, 'assignment.default_work_group_id' FROM accounts"
+    " WHERE json_extract(settings, '$.assignment.default_work_group_id') = :id"
+    " ORDER BY account_id",
+)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,26 @@ from erpmail.server.assignment.models import AssignmentMap, check_references, re
 from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
+from erpmail.server.directory.store import EMPLOYEE, WORK_GROUP, DirectoryUse
 
 RESOURCE = "assignment map"
 IN_USE = "ASSIGNMENT_MAP_IN_USE"
 # The field requests carry the map in; reference problems are named under it.
 FIELD = "assignment_map"
+
+# Registered with the directory: an owner or work group a rule assigns to is not deleted under it.
+ASSIGNMENT_MAP_EMPLOYEE_USE = DirectoryUse(
+    EMPLOYEE,
+    "SELECT 'assignment_maps/' || m.assignment_map_id, 'rules[' || r.key || '].owner_id'"
+    " FROM assignment_maps m, json_each(m.definition, '$.rules') r"
+    " WHERE json_extract(r.value, '$.owner_id') = :id ORDER BY m.assignment_map_id, r.key",
+)
+ASSIGNMENT_MAP_WORK_GROUP_USE = DirectoryUse(
+    WORK_GROUP,
+    "SELECT 'assignment_maps/' || m.assignment_map_id, 'rules[' || r.key || '].work_group_id'"
+    " FROM assignment_maps m, json_each(m.definition, '$.rules') r"
+    " WHERE json_extract(r.value, '$.work_group_id') = :id ORDER BY m.assignment_map_id, r.key",
+)
 
 
 @dataclass(frozen=True)

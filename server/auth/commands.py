@@ -15,6 +15,7 @@ from erpmail.server.auth.rotation import rotate_secret_key
 from erpmail.server.auth.store import ApiKeyStore
 from erpmail.server.config import DEFAULT_DATA_DIR, Settings, env_default
 from erpmail.server.core.context import Role
+from erpmail.server.core.datadir import DataDirInUse, DataDirLock
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import DomainError
 
@@ -119,6 +120,14 @@ async def _rotate(args: argparse.Namespace) -> None:
     settings = Settings(data_dir=args.data_dir, secret_key_file=args.secret_key_file)
     if not settings.key_path.exists():
         raise CommandError(f"no secret key at {settings.key_path}")
-    async with _database(args) as db:
-        count = await rotate_secret_key(db, settings.key_path)
+    lock = DataDirLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except DataDirInUse as error:
+        raise CommandError(f"{error}: stop the server before rotating the key") from None
+    try:
+        async with _database(args) as db:
+            count = await rotate_secret_key(db, settings.key_path)
+    finally:
+        lock.release()
     print(f"secret key rotated; {count} stored passwords re-encrypted")

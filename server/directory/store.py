@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 from erpmail.server.core.db import Database
-from erpmail.server.core.errors import AlreadyExists, NotFound, Violations
+from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
 from erpmail.server.directory.models import (
     ERPMAIL_CONTACT_PREFIX,
     Contact,
@@ -33,8 +33,25 @@ EMPLOYEE = "employee"
 EMPLOYEE_ADDRESS = "employee address"
 WORK_GROUP = "work group"
 CONTACT = "contact"
+IN_USE = {EMPLOYEE: "EMPLOYEE_IN_USE", WORK_GROUP: "WORK_GROUP_IN_USE"}
+# The table and key of each kind other features may name.
+_TABLES = {EMPLOYEE: ("employees", "employee_id"), WORK_GROUP: ("work_groups", "work_group_id")}
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DirectoryUse:
+    """Something another feature keeps that names employees or work groups (an account's default
+    owner, an assignment rule's work group), so that one it names is not deleted under it.
+
+    `resource` is EMPLOYEE or WORK_GROUP; `query` finds every place naming the id bound as :id,
+    as rows of (the resource, the field naming it): ("accounts/sales",
+    "assignment.default_owner_id"). Other features pass theirs to DirectoryStore.
+    """
+
+    resource: str
+    query: str
 
 
 @dataclass(frozen=True)
@@ -52,8 +69,9 @@ class StoredBatch:
 
 
 class DirectoryStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, uses: Sequence[DirectoryUse] = ()) -> None:
         self._db = db
+        self._uses = uses
 
     # Employees
 
@@ -96,8 +114,10 @@ class DirectoryStore:
         return await self.get_employee(employee_id)
 
     async def delete_employee(self, employee_id: str, now: datetime) -> None:
-        """Deletes the employee; its work groups lose the member (and show the change)."""
+        """Deletes the employee; its work groups lose the member (and show the change).
+        FailedPrecondition, nothing deleted, while another feature names it."""
         async with self._db.write() as conn:
+            await self._refuse_if_named(conn, EMPLOYEE, employee_id)
             await conn.execute(
                 "UPDATE work_groups SET update_time = ? WHERE work_group_id IN"
                 " (SELECT work_group_id FROM work_group_members WHERE employee_id = ?)",
@@ -156,7 +176,10 @@ class DirectoryStore:
         return await self.get_work_group(work_group_id)
 
     async def delete_work_group(self, work_group_id: str) -> None:
+        """Deletes the work group (its members stay); FailedPrecondition, nothing deleted, while
+        another feature names it."""
         async with self._db.write() as conn:
+            await self._refuse_if_named(conn, WORK_GROUP, work_group_id)
             cursor = await conn.execute(
                 "DELETE FROM work_groups WHERE work_group_id = ?", (work_group_id,)
             )
@@ -205,6 +228,31 @@ class DirectoryStore:
             cursor = await conn.execute("DELETE FROM contacts WHERE contact_id = ?", (contact_id,))
             if cursor.rowcount == 0:
                 raise NotFound(CONTACT, contact_id)
+
+    async def _refuse_if_named(
+        self, conn: aiosqlite.Connection, resource: str, item_id: str
+    ) -> None:
+        """FailedPrecondition naming everything that names the employee or work group; NotFound
+        first when there is none (a place still naming a deleted one does not make it exist)."""
+        table, key = _TABLES[resource]
+        async with conn.execute(f"SELECT 1 FROM {table} WHERE {key} = ?", (item_id,)) as cursor:
+            if await cursor.fetchone() is None:
+                raise NotFound(resource, item_id)
+        fields: dict[str, list[str]] = {}
+        for use in self._uses:
+            if use.resource == resource:
+                async with conn.execute(use.query, {"id": item_id}) as cursor:
+                    for subject, field in await cursor.fetchall():
+                        fields.setdefault(subject, []).append(field)
+        if fields:
+            first, *more = [
+                (
+                    subject,
+                    f"{subject} names this {resource} in {', '.join(named)}; change that first",
+                )
+                for subject, named in fields.items()
+            ]
+            raise FailedPrecondition(IN_USE[resource], *first, more)
 
     # All kinds at once
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from erpmail.server.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from erpmail.server.core.errors import (
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
 from erpmail.server.directory.models import Employee
 from erpmail.server.directory.store import DirectoryStore
 from erpmail.server.documents.models import Delivery, DocumentRequest, MailingSetting
@@ -18,8 +24,12 @@ from erpmail.server.documents.recipients import (
 )
 from erpmail.server.documents.store import DocumentStore
 from erpmail.server.outgoing.models import Address, RecipientKind
-from erpmail.server.outgoing.service import OutgoingService
-from erpmail.server.templates.compose import template_content, template_request
+from erpmail.server.outgoing.service import CreateRequest, OutgoingService
+from erpmail.server.templates.compose import (
+    refusal_in_request,
+    template_content,
+    template_request,
+)
 from erpmail.server.templates.models import RenderError
 from erpmail.server.templates.render import render
 from erpmail.server.templates.store import TemplateStore
@@ -27,6 +37,10 @@ from erpmail.server.templates.store import TemplateStore
 # Request ids of EmailService and of other features share one table: this keeps a document's
 # request id from answering with emails some other call made under the same id.
 REQUEST_ID_SCOPE = "document:"
+# The parts of a queued email SendDocument's request gives itself, by the field giving them:
+# only its files, at the end of the attachments; the account is the mailing setting's.
+_FILES = {"attachments": "files"}
+_NO_OWN_FIELDS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -100,7 +114,11 @@ class DocumentSender:
             account_id=setting.account_id,
             request_id=REQUEST_ID_SCOPE + request.request_id if request.request_id else "",
         )
-        return SentDocument(setting.setting_id, await self._outgoing.create([create], actor))
+        try:
+            email_ids = await self._outgoing.create([create], actor)
+        except InvalidArgument as error:
+            raise _refusal(error, setting, create, bool(request.files)) from None
+        return SentDocument(setting.setting_id, email_ids)
 
     async def _setting(self, request: DocumentRequest) -> MailingSetting:
         """The active setting the document goes by; FailedPrecondition saying why there is none."""
@@ -137,3 +155,38 @@ class DocumentSender:
             except NotFound:
                 continue  # deleted since the setting was saved: it names nobody now
         return list(resolve(setting.recipients, contacts, employees))
+
+
+def _refusal(
+    error: InvalidArgument, setting: MailingSetting, create: CreateRequest, files: bool
+) -> DomainError:
+    """The queue's refusal, told as SendDocument's: the account is the setting's (else its
+    template's, else the default) and no field of the request, so a missing one is the setting's
+    state; the attachments' size is the request's files' with the template's; the rest is what
+    the template made of the data."""
+    if any(v.field == "email.account_id" for v in error.violations):
+        chosen = create.account_id
+        why = (
+            f"account {chosen!r} does not exist or the caller may not use it"
+            if chosen
+            else "neither it nor its template names one, and the preferences name no default"
+            " account the caller may use"
+        )
+        return FailedPrecondition(
+            "NO_SENDING_ACCOUNT",
+            setting.name,
+            f"the mailing setting of {setting.party.name} for {setting.document_type!r}"
+            f" documents has no account to send from: {why}",
+        )
+    if not files:
+        return refusal_in_request(error, setting.template_id, _NO_OWN_FIELDS.get)
+    # The request's files were checked alone; the queue counts the template's attachments in.
+    told = InvalidArgument(
+        [
+            FieldViolation(v.field, f"with the template's attachments, {v.description}")
+            if v.field == "email.attachments"
+            else v
+            for v in error.violations
+        ]
+    )
+    return refusal_in_request(told, setting.template_id, _FILES.get)

@@ -16,6 +16,7 @@ import aiosqlite
 from erpmail.server.accounts.store import DeletionGuard
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import AlreadyExists, NotFound, Violations
+from erpmail.server.directory.store import EMPLOYEE, DirectoryUse
 from erpmail.server.documents.models import (
     Delivery,
     MailingRecipient,
@@ -32,17 +33,26 @@ RESOURCE = "mailing setting"
 # The field requests carry a setting in; reference problems are named under it.
 FIELD = "mailing_setting"
 
-# Registered with the accounts: an account a setting sends from is not deleted under it.
 # Registered with the templates: a template a mailing setting sends with is not deleted under it.
 MAILING_SETTING_TEMPLATE_USE = TemplateUse(
     "SELECT 'mailing_settings/' || setting_id, 'template_id' FROM mailing_settings"
     " WHERE template_id = :template_id ORDER BY setting_id LIMIT 1"
 )
 
+# Registered with the accounts: an account a setting sends from is not deleted under it.
 MAILING_SETTING_ACCOUNT_GUARD = DeletionGuard(
     kind="MAILING_SETTING_ACCOUNT",
     query="SELECT 1 FROM mailing_settings WHERE account_id = ? LIMIT 1",
     description="mailing settings send documents from the account; give them another first",
+)
+
+# Registered with the directory: an employee a setting sends documents to is not deleted under it.
+MAILING_SETTING_EMPLOYEE_USE = DirectoryUse(
+    EMPLOYEE,
+    "SELECT 'mailing_settings/' || s.setting_id, 'recipients[' || r.key || '].employee_id'"
+    " FROM mailing_settings s, json_each(s.recipients) r"
+    f" WHERE json_extract(r.value, '$.source') = '{RecipientSource.EMPLOYEE.value}'"
+    " AND json_extract(r.value, '$.value') = :id ORDER BY s.setting_id, r.key",
 )
 
 

@@ -25,6 +25,9 @@ MAX_KEY = 256
 MAX_TO = 100
 MAX_REQUEST_ID = 256
 MAX_REFERENCE = 256
+# The template's attachments go into every email of a mailing, which keeps its message to send
+# it identically again: the mailing's total is bounded so that one call cannot fill the disk.
+MAX_ATTACHMENT_VOLUME = 8 * 1024**3
 
 
 class MailingStatus(StrEnum):
@@ -190,3 +193,18 @@ def _check_addresses(v: Violations, f: str, addresses: Sequence[Address]) -> Non
                 "is not an email address",
             )
         check_line(v, at + ".name", address.name)
+
+
+def check_attachment_volume(attachment_bytes: int, recipients: int) -> None:
+    """INVALID_ARGUMENT on `recipients` when every recipient's copy of the template's
+    attachments would together exceed MAX_ATTACHMENT_VOLUME."""
+    if attachment_bytes * recipients <= MAX_ATTACHMENT_VOLUME:
+        return
+    most = MAX_ATTACHMENT_VOLUME // attachment_bytes
+    v = Violations()
+    v.add(
+        "recipients",
+        f"are {recipients}; with the template's attachments ({attachment_bytes} bytes) in every"
+        f" email, at most {most} in one mailing",
+    )
+    v.raise_if_any()

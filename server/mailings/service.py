@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from erpmail.server.core import access
 from erpmail.server.core.clock import Clock
-from erpmail.server.core.errors import FieldViolation, InvalidArgument
+from erpmail.server.core.errors import InvalidArgument
 from erpmail.server.mailings.models import (
     EmailOptions,
     MailingStatus,
@@ -15,6 +15,7 @@ from erpmail.server.mailings.models import (
     Outcome,
     RecipientInput,
     RecipientState,
+    check_attachment_volume,
     validate_send,
     validate_start,
 )
@@ -22,13 +23,19 @@ from erpmail.server.mailings.rendering import render_problem
 from erpmail.server.mailings.store import RESOURCE, MailingStore, NewMailing
 from erpmail.server.outgoing.models import Address
 from erpmail.server.outgoing.service import OutgoingService
-from erpmail.server.templates.compose import template_content, template_request
+from erpmail.server.templates.compose import (
+    refusal_in_request,
+    template_content,
+    template_request,
+)
 from erpmail.server.templates.models import RenderError
 from erpmail.server.templates.render import render
 from erpmail.server.templates.store import TemplateStore
 
 # Request ids of SendTemplateEmail live beside CreateEmail's: a prefix keeps them apart.
 REQUEST_PREFIX = "send-template-email:"
+# The parts of the email SendTemplateEmail's request gives itself, by the field giving them.
+_OWN_FIELDS = {"account_id": "account_id"}
 
 
 class MailingService:
@@ -78,7 +85,9 @@ class MailingService:
         try:
             [email_id] = await self._outgoing.create([request], actor)
         except InvalidArgument as error:
-            raise _as_request_fields(error, template_id) from None
+            # The account is the caller's; the rest (no recipient at all, say) is what the
+            # template made of the data.
+            raise refusal_in_request(error, template_id, _OWN_FIELDS.get) from None
         return email_id
 
     async def start(
@@ -96,6 +105,7 @@ class MailingService:
             if started is not None:
                 return await self._store.get(started)
         template = await self._templates.get(template_id)
+        check_attachment_volume(sum(a.size for a in template.attachments), len(recipients))
         # Checked now, so that a mailing that cannot send is refused rather than failing
         # every recipient; chosen as for one email (templates.compose.template_request).
         bulk = await self._outgoing.bulk(
@@ -135,22 +145,3 @@ class MailingService:
             if mailing.status is MailingStatus.DONE:
                 return
             timed_out = not await self._store.changed.wait(seen, interval)
-
-
-def _as_request_fields(error: InvalidArgument, template_id: str) -> InvalidArgument:
-    """The queue's refusal, told in the request's fields: the account is the caller's; the
-    rest (no recipient at all, say) is what the template made of the data."""
-    violations = []
-    for v in error.violations:
-        if v.field == "email.account_id":
-            violations.append(FieldViolation("account_id", v.description))
-        else:
-            part = v.field.removeprefix("email.")
-            violations.append(
-                FieldViolation(
-                    "data",
-                    f"template {template_id!r} makes an email that cannot be sent:"
-                    f" {part} {v.description}",
-                )
-            )
-    return InvalidArgument(violations)

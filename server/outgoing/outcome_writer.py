@@ -19,6 +19,7 @@ from erpmail.server.outgoing.store import EmailStore, Outcome
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 500
+LINGER = 0.005
 
 
 class OutcomeWriter:
@@ -56,6 +57,8 @@ class OutcomeWriter:
     async def _run(self) -> None:
         while True:
             group = [await self._queue.get()]
+            if self._queue.qsize() < MAX_GROUP - 1:
+                await asyncio.sleep(LINGER)
             while len(group) < MAX_GROUP and not self._queue.empty():
                 group.append(self._queue.get_nowait())
             try:

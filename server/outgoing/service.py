@@ -82,13 +82,18 @@ class OutgoingService:
         """What an earlier create with this request id made (None: no such create)."""
         return await self._emails.created_by_request(request_id)
 
-    async def create(self, requests: Sequence[CreateRequest], actor: str) -> list[int]:
-        """Creates every request's emails in one transaction, or none if any is invalid."""
+    async def create(
+        self, requests: Sequence[CreateRequest], actor: str, batch: bool = False
+    ) -> list[int]:
+        """Creates every request's emails in one transaction, or none if any is invalid. A
+        `batch` names the fields of its requests requests[i].email..., else email..."""
         preferences = await self._preferences.get()
         planned: list[tuple[Account, NewEmail]] = []
+        by_request: list[tuple[str, list[NewEmail]]] = []
         known: dict[str, Account] = {}
+        _refuse_repeated_request_ids(requests)
         for index, request in enumerate(requests):
-            field = "email" if len(requests) == 1 else f"requests[{index}].email"
+            field = f"requests[{index}].email" if batch else "email"
             account = known.get(request.account_id) or await self._sending_account(
                 request.account_id, preferences, f"{field}.account_id"
             )
@@ -101,10 +106,11 @@ class OutgoingService:
                 else [request.content]
             )
             status = Status.PENDING if request.submit else Status.DRAFT
-            planned += [
-                (account, NewEmail(account.account_id, part, status, "", "", None, actor))
-                for part in parts
+            emails = [
+                NewEmail(account.account_id, part, status, "", "", None, actor) for part in parts
             ]
+            planned += [(account, new) for new in emails]
+            by_request.append((request.request_id, emails))
         accounts = {id(new): account for account, new in planned}
 
         def complete(email_id: int, new: NewEmail) -> None:
@@ -117,10 +123,8 @@ class OutgoingService:
             if new.status is Status.PENDING:
                 new.raw = self._compose(account, new.content, new.message_id, new.tracking_tag)
 
-        request_id = requests[0].request_id if len(requests) == 1 else ""
-        ids = await self._emails.create(
-            [new for _, new in planned], self._clock.now(), request_id, complete
-        )
+        created = await self._emails.create_batch(by_request, self._clock.now(), complete)
+        ids = [email_id for request_ids in created for email_id in request_ids]
         if any(r.submit for r in requests):
             self.dispatcher.wake()
         return ids
@@ -190,9 +194,20 @@ class OutgoingService:
 
         # Composed once, here: every attempt sends these same bytes (same Message-ID and Date).
         raw = self._compose(account, current.content, current.message_id, current.tracking_tag)
-        await self._emails.edit(
-            email_id, lambda email: (email.content, Status.PENDING, raw), self._clock.now()
-        )
+
+        def pending(email: StoredEmail) -> tuple[Content, Status, bytes]:
+            # The store takes a change that keeps the status for a content edit, which would
+            # refuse a pending email as "not editable"; submitting it is a wrong status instead.
+            if email.status is Status.PENDING:
+                raise FailedPrecondition(
+                    "EMAIL_STATUS",
+                    f"emails/{email_id}",
+                    "the email is already pending, not a draft: only drafts and failed emails"
+                    " are submitted",
+                )
+            return email.content, Status.PENDING, raw
+
+        await self._emails.edit(email_id, pending, self._clock.now())
         self.dispatcher.wake()
 
     async def cancel(self, email_id: int) -> None:
@@ -254,3 +269,15 @@ class OutgoingService:
         return mime.compose_for_account(
             content, account, message_id=message_id, tag=tag, date=self._clock.now()
         )
+
+
+def _refuse_repeated_request_ids(requests: Sequence[CreateRequest]) -> None:
+    first: dict[str, int] = {}
+    for index, request in enumerate(requests):
+        if not request.request_id:
+            continue
+        if request.request_id in first:
+            raise InvalidArgument.of(
+                f"requests[{index}].request_id", f"repeats requests[{first[request.request_id]}]"
+            )
+        first[request.request_id] = index

@@ -63,7 +63,7 @@ class EmailServicer(EmailActionsServicer):
         if not request.requests:
             raise InvalidArgument.of("requests", "is empty")
         ids = await self._service.create(
-            [_create(r) for r in request.requests], context.current().actor
+            [_create(r) for r in request.requests], context.current().actor, batch=True
         )
         return pb.BatchCreateEmailsResponse(emails=await self._summaries(ids))
 

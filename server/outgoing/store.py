@@ -144,22 +144,44 @@ class EmailStore:
         """Inserts the emails in one transaction and returns their ids. A request id seen before
         returns the ids it created then and inserts nothing. `compose(id, email)` may fill in
         what depends on the id (Message-ID, tag, raw) before the email is written."""
-        async with self._db.write() as conn:
-            if request_id:
-                async with conn.execute(
-                    "SELECT email_ids FROM email_requests WHERE request_id = ?", (request_id,)
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is not None:
-                    return [int(i) for i in json.loads(row[0])]
-            ids = await insert_emails(conn, emails, now, compose)
-            if request_id:
-                await conn.execute(
-                    "INSERT INTO email_requests (request_id, email_ids) VALUES (?, ?)",
-                    (request_id, json.dumps(ids)),
-                )
-        await self._notify()
+        [ids] = await self.create_batch([(request_id, emails)], now, compose)
         return ids
+
+    async def create_batch(
+        self,
+        requests: Sequence[tuple[str, Sequence[NewEmail]]],
+        now: datetime,
+        compose: Callable[[int, NewEmail], None] | None = None,
+    ) -> list[list[int]]:
+        """`create` for several requests (request id, emails) in one transaction: each request
+        id seen before returns the ids it created then; the other requests' emails are inserted
+        together."""
+        async with self._db.write() as conn:
+            named = [request_id for request_id, _ in requests if request_id]
+            seen: dict[str, list[int]] = {}
+            for start in range(0, len(named), 500):
+                chunk = named[start : start + 500]
+                async with conn.execute(
+                    "SELECT request_id, email_ids FROM email_requests"
+                    f" WHERE request_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ) as cursor:
+                    rows = await cursor.fetchall()
+                seen.update((r[0], [int(i) for i in json.loads(r[1])]) for r in rows)
+            new = [
+                (request_id, emails) for request_id, emails in requests if request_id not in seen
+            ]
+            ids = iter(
+                await insert_emails(conn, [e for _, emails in new for e in emails], now, compose)
+            )
+            made = [(request_id, [next(ids) for _ in emails]) for request_id, emails in new]
+            await conn.executemany(
+                "INSERT INTO email_requests (request_id, email_ids) VALUES (?, ?)",
+                [(request_id, json.dumps(made_ids)) for request_id, made_ids in made if request_id],
+            )
+        await self._notify()
+        fresh = iter(made)
+        return [seen[r] if r in seen else next(fresh)[1] for r, _ in requests]
 
     async def created_by_request(self, request_id: str) -> list[int] | None:
         """The ids a create with this request id made, or None when there was none."""

@@ -6,8 +6,9 @@ a document sent by email) is built here, so that what PreviewTemplate shows is w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from erpmail.server.core.errors import FieldViolation, InvalidArgument
 from erpmail.server.outgoing.models import Address, Attachment, Content, RelatedEntity
 from erpmail.server.outgoing.service import CreateRequest
 from erpmail.server.templates.models import RenderedTemplate
@@ -53,3 +54,27 @@ def template_request(
         one_email_per_to=False,
         request_id=request_id,
     )
+
+
+def refusal_in_request(
+    error: InvalidArgument, template_id: str, own_field: Callable[[str], str | None]
+) -> InvalidArgument:
+    """The outgoing queue's refusal of an email made from a template (its fields "email.…"),
+    told in the fields of the request that made it. `own_field` names the request field a part
+    of the email came from ("account_id" -> "account_id"), None when the request has none: that
+    part is what the template made of the data, and is told under `data`."""
+    violations = []
+    for v in error.violations:
+        part = v.field.removeprefix("email.")
+        field = own_field(part)
+        if field is not None:
+            violations.append(FieldViolation(field, v.description))
+        else:
+            violations.append(
+                FieldViolation(
+                    "data",
+                    f"template {template_id!r} makes an email that cannot be sent:"
+                    f" {part} {v.description}",
+                )
+            )
+    return InvalidArgument(violations)

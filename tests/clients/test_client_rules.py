@@ -1,5 +1,6 @@
 """The Python client's rules, without a server: which calls are retried and get a deadline, how
-request ids are filled, how pages follow each other and where a watch resumes."""
+request ids are filled, how pages follow each other, where a watch resumes and how an error
+prints."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from itertools import islice
 
 import grpc
 import pytest
-from erpmail.client import Reconnect, RetryPolicy, calls, paging, watch
+from erpmail.client import (
+    ErrorDetails,
+    FieldViolation,
+    PreconditionViolation,
+    Reconnect,
+    RetryPolicy,
+    calls,
+    paging,
+    watch,
+)
 from erpmail.client.calls import CallKind
 from erpmail.v1 import directory_pb2, emails_pb2, entity_requests_pb2
 
@@ -130,3 +140,42 @@ def test_a_watch_gives_up_on_errors_reconnecting_cannot_cure() -> None:
 
 def test_reconnect_pauses_are_capped() -> None:
     assert list(islice(Reconnect(1, 3, 5).pauses(), 4)) == [1, 3, 5, 5]
+
+
+def test_an_error_prints_its_message_then_only_the_violations_it_does_not_tell() -> None:
+    one_field = ErrorDetails(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "email.subject: must not contain line breaks",
+        [FieldViolation("email.subject", "must not contain line breaks")],
+    )
+    one_precondition = ErrorDetails(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "the account only receives email",
+        precondition_violations=[
+            PreconditionViolation(
+                "ACCOUNT_DOES_NOT_SEND", "accounts/in", "the account only receives email"
+            )
+        ],
+    )
+    summarised = ErrorDetails(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "2 problems",
+        [FieldViolation("to", "is required"), FieldViolation("subject", "is too long")],
+    )
+    partly_told = ErrorDetails(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "to: is required",
+        [FieldViolation("to", "is required"), FieldViolation("cc", "is required")],
+    )
+
+    assert str(one_field) == "INVALID_ARGUMENT: email.subject: must not contain line breaks"
+    assert str(one_precondition) == "FAILED_PRECONDITION: the account only receives email"
+    assert str(summarised).splitlines() == [
+        "INVALID_ARGUMENT: 2 problems",
+        "  to: is required",
+        "  subject: is too long",
+    ]
+    assert str(partly_told).splitlines() == [
+        "INVALID_ARGUMENT: to: is required",
+        "  cc: is required",
+    ]

@@ -12,8 +12,7 @@ import pytest
 from erpmail.sandbox.app import Sandbox
 from erpmail.server.app import ErpmailServer
 from erpmail.v1 import accounts_pb2 as apb
-from erpmail.v1 import accounts_pb2_grpc, directory_pb2_grpc
-from erpmail.v1 import directory_pb2 as dpb
+from erpmail.v1 import accounts_pb2_grpc, templates_pb2_grpc
 from erpmail.v1 import documents_pb2 as pb
 from erpmail.v1 import emails_pb2 as epb
 from erpmail.v1 import templates_pb2 as tpb
@@ -30,12 +29,13 @@ from tests.documents.messages import (
     address,
     create_setting,
     employee,
+    invoice_template,
     party,
     role,
     send_request,
     setting,
 )
-from tests.support.errors import field_violations, precondition_types
+from tests.support.errors import field_violations, precondition_subjects, precondition_types
 from tests.support.outgoing import wait_until
 
 pytestmark = pytest.mark.usefixtures("template", "people")
@@ -247,11 +247,12 @@ async def test_a_setting_whose_recipients_have_no_address_is_refused(
 
 
 async def test_a_deleted_employee_is_skipped(
-    documents: Documents, channel: grpc.aio.Channel
+    documents: Documents, erpmail_server: ErpmailServer
 ) -> None:
     await create_setting(documents, setting(employee("EMP1"), address("ap@acme.test", CC)))
-    directory = directory_pb2_grpc.DirectoryServiceStub(channel)
-    await directory.DeleteEmployee(dpb.DeleteEmployeeRequest(employee_id="EMP1"))
+    # DeleteEmployee refuses while the setting names it; the row goes underneath instead.
+    async with erpmail_server.db.write() as conn:
+        await conn.execute("DELETE FROM employees WHERE employee_id = 'EMP1'")
 
     (queued,) = (await documents.SendDocument(send_request())).emails
 
@@ -408,4 +409,70 @@ async def test_files_too_large_together_with_the_templates_are_refused(
 
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "files" in field_violations(error.value)
+    assert await _queued(emails) == []
+
+
+async def _template(templates: Templates, **overrides: object) -> None:
+    await templates.CreateTemplate(
+        tpb.CreateTemplateRequest(template=invoice_template(**overrides))
+    )
+
+
+async def test_an_email_the_data_makes_unsendable_is_refused_under_data(
+    documents: Documents, emails: Emails, templates: Templates
+) -> None:
+    # Rendering takes any name; only the queue knows a display name longer than 256 characters.
+    await _template(templates, template_id="named-mail", to="((CustomerName)) <ap@acme.test>")
+    await create_setting(documents, setting(template_id="named-mail"))
+    data = struct_pb2.Struct()
+    data.update({"InvoiceNbr": "INV-7", "CustomerName": "A" * 300})
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await documents.SendDocument(send_request(data=data))
+
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = field_violations(error.value)
+    assert list(violations) == ["data"]
+    assert "'named-mail'" in violations["data"] and "to[0].name" in violations["data"]
+    assert await _queued(emails) == []
+
+
+async def test_files_too_large_only_with_the_templates_attachments_are_refused_under_files(
+    documents: Documents, emails: Emails, erpmail_server: ErpmailServer
+) -> None:
+    ten_mib = epb.Attachment(file_name="catalogue.pdf", content=b"x" * (10 * 2**20))
+    # CreateTemplate answers with the attachment: more than a channel takes by default.
+    options = [("grpc.max_receive_message_length", 64 * 2**20)]
+    async with grpc.aio.insecure_channel(erpmail_server.address, options=options) as wide:
+        await _template(
+            templates_pb2_grpc.TemplateServiceStub(wide),
+            template_id="heavy-mail",
+            attachments=[ten_mib],
+        )
+    await create_setting(documents, setting(template_id="heavy-mail"))
+    eight_mib = b"x" * (8 * 2**20)
+    files = [epb.Attachment(file_name=f"part{i}.pdf", content=eight_mib) for i in range(2)]
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await documents.SendDocument(send_request(files=files))
+
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(field_violations(error.value)) == ["files"]
+    assert await _queued(emails) == []
+
+
+async def test_a_setting_with_no_account_to_send_from_is_refused(
+    documents: Documents, emails: Emails, templates: Templates
+) -> None:
+    # Neither the setting nor the template names an account, and no default account is set.
+    await _template(templates, template_id="unsent-mail", from_account_id="")
+    created = await create_setting(documents, setting(template_id="unsent-mail"))
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await documents.SendDocument(send_request())
+
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert precondition_subjects(error.value) == {
+        f"mailing_settings/{created.setting_id}": "NO_SENDING_ACCOUNT"
+    }
     assert await _queued(emails) == []

@@ -9,9 +9,11 @@ import grpc
 import pytest
 from erpmail.server.core.errors import InvalidArgument
 from erpmail.server.mailings.models import (
+    MAX_ATTACHMENT_VOLUME,
     MAX_RECIPIENTS,
     EmailOptions,
     RecipientInput,
+    check_attachment_volume,
     validate_start,
 )
 from erpmail.v1 import emails_pb2 as epb
@@ -191,3 +193,35 @@ async def test_mailing_ids_page_tokens_and_outcomes_are_checked(
     assert set(field_violations(forged)) == {"page_token"}
     assert set(field_violations(outcome)) == {"outcomes[0]"}
     assert watch_unknown.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_more_recipients_than_the_templates_attachments_allow_are_refused(
+    offer: tpb.Template, mailings: Mailings, templates: Templates
+) -> None:
+    brochure = epb.Attachment(
+        file_name="brochure.pdf", content_type="application/pdf", content=b"%" * (3 * 1024**2)
+    )
+    heavy = offer_template("heavy")
+    del heavy.attachments[:]
+    heavy.attachments.append(brochure)
+    await templates.CreateTemplate(tpb.CreateTemplateRequest(template=heavy))
+    most = MAX_ATTACHMENT_VOLUME // len(brochure.content)
+    recipients = [recipient(f"M-{i}", {"Contact": {"Name": "A"}}) for i in range(most + 1)]
+
+    error = await _refused(
+        mailings.StartMassMailing(
+            pb.StartMassMailingRequest(template_id="heavy", recipients=recipients)
+        )
+    )
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(field_violations(error)) == ["recipients"]
+    assert f"at most {most} in one mailing" in field_violations(error)["recipients"]
+    await _nothing_started(mailings)
+
+
+def test_the_attachment_volume_is_the_attachments_times_the_recipients() -> None:
+    check_attachment_volume(MAX_ATTACHMENT_VOLUME // 4, 4)
+    check_attachment_volume(0, MAX_RECIPIENTS)
+    with pytest.raises(InvalidArgument):
+        check_attachment_volume(MAX_ATTACHMENT_VOLUME // 4, 5)

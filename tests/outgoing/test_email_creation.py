@@ -132,9 +132,48 @@ async def test_a_batch_is_created_whole_or_not_at_all(emails: Emails, account: a
         await emails.BatchCreateEmails(pb.BatchCreateEmailsRequest(requests=[good, bad]))
 
     assert "requests[1].email.to[0].address" in field_violations(error.value)
+    with pytest.raises(grpc.aio.AioRpcError) as alone:
+        await emails.BatchCreateEmails(pb.BatchCreateEmailsRequest(requests=[bad]))
+    assert "requests[0].email.to[0].address" in field_violations(alone.value)
     assert await _all(emails) == []
     created = await emails.BatchCreateEmails(pb.BatchCreateEmailsRequest(requests=[good] * 3))
     assert len(created.emails) == 3
+
+
+async def test_each_request_id_of_a_batch_creates_its_emails_once(
+    emails: Emails, account: apb.Account
+) -> None:
+    first = pb.CreateEmailRequest(email=email("a@example.com"), request_id="invoice-1")
+    second = pb.CreateEmailRequest(email=email("b@example.com"), request_id="invoice-2")
+    unnamed = pb.CreateEmailRequest(email=email("c@example.com"))
+    alone = await emails.CreateEmail(first)
+
+    batch = pb.BatchCreateEmailsRequest(requests=[first, second, unnamed])
+    created = await emails.BatchCreateEmails(batch)
+    again = await emails.BatchCreateEmails(pb.BatchCreateEmailsRequest(requests=[second, first]))
+
+    ids = [e.email_id for e in created.emails]
+    assert ids[0] == alone.emails[0].email_id  # invoice-1 was created before the batch
+    assert [e.email_id for e in again.emails] == [ids[1], ids[0]]
+    assert [e.to[0].address for e in created.emails] == [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+    ]
+    assert len(await _all(emails)) == 3
+
+
+async def test_a_request_id_repeated_within_a_batch_is_refused(
+    emails: Emails, account: apb.Account
+) -> None:
+    twice = pb.CreateEmailRequest(email=email(), request_id="invoice-1")
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await emails.BatchCreateEmails(pb.BatchCreateEmailsRequest(requests=[twice, twice]))
+
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(field_violations(error.value)) == ["requests[1].request_id"]
+    assert await _all(emails) == []
 
 
 def _no_recipient(m: pb.Email) -> None:

@@ -124,3 +124,20 @@ async def test_unknown_and_malformed_email_ids(emails: Emails) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await emails.GetEmail(pb.GetEmailRequest(email_id="abc"))
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_submitting_an_email_already_pending_is_refused_as_not_a_draft(
+    emails: Emails, preferences: Prefs
+) -> None:
+    await _suspend(preferences, True)
+    created = await emails.CreateEmail(pb.CreateEmailRequest(email=email(), submit=True))
+    email_id = created.emails[0].email_id
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await emails.SubmitEmail(pb.SubmitEmailRequest(email_id=email_id))
+
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert precondition_types(error.value) == ["EMAIL_STATUS"]
+    assert "already pending" in (error.value.details() or "")
+    got = await emails.GetEmail(pb.GetEmailRequest(email_id=email_id))
+    assert got.email.status == pb.EMAIL_STATUS_PENDING

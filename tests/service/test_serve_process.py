@@ -115,3 +115,34 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         assert "cannot listen on" in stderr
     finally:
         first.stop()
+
+
+def test_a_second_server_on_the_same_data_folder_refuses_to_start(tmp_path: Path) -> None:
+    first, address = _serve(tmp_path)
+    try:
+        second = Running(["serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path)])
+        code, stderr = second.process.wait(timeout=30), second.process.stderr.read()  # type: ignore[union-attr]
+        assert code == 2
+        assert "in use by another erpmail process" in stderr
+        with grpc.insecure_channel(address) as channel:  # the first one is unharmed
+            health = health_pb2_grpc.HealthStub(channel)
+            reply = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        first.stop()
+
+    again, _ = _serve(tmp_path)  # the lock went with the first process
+    again.stop()
+
+
+def test_the_secret_key_is_not_rotated_while_a_server_runs(tmp_path: Path) -> None:
+    server, _ = _serve(tmp_path)
+    try:
+        key = (tmp_path / "secret.key").read_bytes()
+        rotation = Running(["rotate-secret-key", "--data-dir", str(tmp_path)])
+        code, stderr = rotation.process.wait(timeout=30), rotation.process.stderr.read()  # type: ignore[union-attr]
+        assert code == 1
+        assert "stop the server before rotating the key" in stderr
+        assert (tmp_path / "secret.key").read_bytes() == key
+    finally:
+        server.stop()

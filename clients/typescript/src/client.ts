@@ -6,6 +6,30 @@ import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 
 import type {
+  AssignmentMapServiceClient,
+  AssignmentMapServiceDefinition,
+} from './generated/erpmail/v1/AssignmentMapService';
+import type {
+  DirectoryServiceClient,
+  DirectoryServiceDefinition,
+} from './generated/erpmail/v1/DirectoryService';
+import type {
+  DocumentServiceClient,
+  DocumentServiceDefinition,
+} from './generated/erpmail/v1/DocumentService';
+import type {
+  EntityRequestServiceClient,
+  EntityRequestServiceDefinition,
+} from './generated/erpmail/v1/EntityRequestService';
+import type {
+  ApiKeyServiceClient,
+  ApiKeyServiceDefinition,
+} from './generated/erpmail/v1/ApiKeyService';
+import type {
+  SavedViewServiceClient,
+  SavedViewServiceDefinition,
+} from './generated/erpmail/v1/SavedViewService';
+import type {
   AccountServiceClient,
   AccountServiceDefinition,
 } from './generated/erpmail/v1/AccountService';
@@ -116,6 +140,12 @@ export class ErpmailClient {
   readonly processing: Service<ProcessingServiceDefinition, ProcessingServiceClient>;
   readonly management: Service<ManagementServiceDefinition, ManagementServiceClient>;
   readonly preferences: Service<PreferencesServiceDefinition, PreferencesServiceClient>;
+  readonly assignmentMaps: Service<AssignmentMapServiceDefinition, AssignmentMapServiceClient>;
+  readonly directory: Service<DirectoryServiceDefinition, DirectoryServiceClient>;
+  readonly documents: Service<DocumentServiceDefinition, DocumentServiceClient>;
+  readonly entityRequests: Service<EntityRequestServiceDefinition, EntityRequestServiceClient>;
+  readonly apiKeys: Service<ApiKeyServiceDefinition, ApiKeyServiceClient>;
+  readonly savedViews: Service<SavedViewServiceDefinition, SavedViewServiceClient>;
 
   private readonly channel: grpc.Channel;
   private readonly clients: grpc.Client[] = [];
@@ -145,6 +175,12 @@ export class ErpmailClient {
     this.processing = service('ProcessingService');
     this.management = service('ManagementService');
     this.preferences = service('PreferencesService');
+    this.assignmentMaps = service('AssignmentMapService');
+    this.directory = service('DirectoryService');
+    this.documents = service('DocumentService');
+    this.entityRequests = service('EntityRequestService');
+    this.apiKeys = service('ApiKeyService');
+    this.savedViews = service('SavedViewService');
   }
 
   /** Closes the connection; calls still running fail with CANCELLED. */

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { loadErpmailPackage } from '../src';
 import { API_KEY, callsTo, connect, createAccount, tap, uniqueId, LIMIT } from './support';
 
 test(
@@ -45,6 +47,29 @@ test('int64 values arrive as decimal strings and enums as their names', LIMIT, a
     const { email } = await client.emails.getEmail({ emailId: emails[0].emailId });
     assert.equal(email?.attachments[0].size, '5');
     assert.equal(email?.direction, 'EMAIL_DIRECTION_OUTGOING');
+  } finally {
+    client.close();
+  }
+});
+
+test('every erpmail service but the sandbox is a property of the client', LIMIT, async () => {
+  const erpmail = (loadErpmailPackage().erpmail as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  const services = Object.entries(erpmail)
+    .filter(([name, value]) => typeof value === 'function' && 'service' in value)
+    .map(([name]) => name)
+    .filter((name) => name !== 'SandboxService');
+  const client = connect();
+  try {
+    const offered = Object.values(client).filter((value) => value && typeof value === 'object');
+    assert.ok(services.length >= 13);
+    for (const name of services) {
+      const method = Object.keys((erpmail[name] as grpc.ServiceClientConstructor).service)[0];
+      const camel = method.charAt(0).toLowerCase() + method.slice(1);
+      assert.ok(
+        offered.some((service) => typeof (service as Record<string, unknown>)[camel] === 'function'),
+        `${name} (${method}) is not on the client`,
+      );
+    }
   } finally {
     client.close();
   }

@@ -42,9 +42,16 @@ class ErrorDetails:
     resources: list[tuple[str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
+        """The status and message, then each violation the message does not already tell
+        (erpmail's message often is the one violation, or all of them joined)."""
+        named = [(v.field, v.description) for v in self.field_violations]
+        named += [(v.subject or v.type, v.description) for v in self.precondition_violations]
         lines = [f"{self.code.name}: {self.message}"]
-        lines += [f"  {v.field}: {v.description}" for v in self.field_violations]
-        lines += [f"  {v.subject or v.type}: {v.description}" for v in self.precondition_violations]
+        lines += [
+            f"  {label}: {text}"
+            for label, text in named
+            if f"{label}: {text}" not in self.message and text != self.message
+        ]
         return "\n".join(lines)
 
 
