@@ -179,3 +179,25 @@ def test_an_error_prints_its_message_then_only_the_violations_it_does_not_tell()
         "INVALID_ARGUMENT: to: is required",
         "  cc: is required",
     ]
+
+
+def current(email_id: str, status: int, revision: int = 10) -> emails_pb2.WatchEmailsResponse:
+    email = emails_pb2.Email(email_id=email_id, status=status)  # type: ignore[arg-type]
+    return emails_pb2.WatchEmailsResponse(
+        change=emails_pb2.EmailChange(revision=revision, email=email)
+    )
+
+
+def test_a_watch_broken_while_telling_the_current_state_asks_for_it_again_without_repeats() -> None:
+    first = emails_pb2.WatchEmailsRequest(include_current=True)
+    cursor = watch.EmailCursor(first)
+    pending = emails_pb2.EMAIL_STATUS_PENDING
+    assert cursor.advance(current("1", pending)) and cursor.advance(current("2", pending))
+
+    assert cursor.request() == first  # broken after two of the current emails
+    assert not cursor.advance(current("1", pending))  # delivered already, unchanged
+    assert cursor.advance(current("2", emails_pb2.EMAIL_STATUS_PROCESSED))  # changed since
+    assert cursor.advance(current("3", pending))
+    assert cursor.advance(current("4", pending, revision=11))  # a live change: state told
+
+    assert cursor.request() == emails_pb2.WatchEmailsRequest(after_revision=11)

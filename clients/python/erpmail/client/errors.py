@@ -42,16 +42,20 @@ class ErrorDetails:
     resources: list[tuple[str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
-        """The status and message, then each violation the message does not already tell
-        (erpmail's message often is the one violation, or all of them joined)."""
+        """The status, message and reason, then each violation the message does not already
+        tell (erpmail's message often is the one violation, or all of them joined), then how
+        long to wait before trying again."""
         named = [(v.field, v.description) for v in self.field_violations]
         named += [(v.subject or v.type, v.description) for v in self.precondition_violations]
-        lines = [f"{self.code.name}: {self.message}"]
+        head = f"{self.code.name}: {self.message}"
+        lines = [f"{head} ({self.reason})" if self.reason else head]
         lines += [
             f"  {label}: {text}"
             for label, text in named
             if f"{label}: {text}" not in self.message and text != self.message
         ]
+        if self.retry_delay is not None:
+            lines.append(f"  retry in {self.retry_delay:g} s")
         return "\n".join(lines)
 
 

@@ -28,37 +28,65 @@ RESUMABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
 class Cursor(Protocol[Request_co, Response_contra]):
     def request(self) -> Request_co: ...
-    def advance(self, response: Response_contra) -> None: ...
+    # Takes in a message; False when it repeats one delivered before a reconnection.
+    def advance(self, response: Response_contra) -> bool: ...
     # Whether a stream the server ended normally has said everything (else: reconnect).
     def finished(self) -> bool: ...
 
 
 class EmailCursor:
-    """WatchEmails resumes after the last revision seen, in a change or a progress message."""
+    """WatchEmails resumes after the last revision seen, in a change or a progress message.
+
+    The current state a stream begins with (include_current) comes as changes that all carry
+    the revision the stream began at, so a stream broken in the middle of it cannot resume by
+    revision: the state is asked for again, and the emails already delivered as they still are
+    are left out.
+    """
 
     def __init__(self, request: emails_pb2.WatchEmailsRequest) -> None:
         self._first = request
         self.revision = request.after_revision
         self._heard = False
+        self._in_current_state = request.include_current
+        self._current_revision: int | None = None
+        self._delivered: set[tuple[str, int, int]] = set()
 
     def request(self) -> emails_pb2.WatchEmailsRequest:
-        # Until the stream has said anything, there is no revision to resume after: ask again
-        # as the caller did (with the current state, if it asked for it).
-        if not self._heard:
+        # Until the stream has said anything, or while it was telling the current state, there
+        # is no revision to resume after: ask again as the caller did.
+        if not self._heard or self._in_current_state:
             return self._first
         resumed = emails_pb2.WatchEmailsRequest()
         resumed.CopyFrom(self._first)
-        resumed.include_current = False  # already delivered on the first connection
+        resumed.include_current = False  # already delivered
         resumed.after_revision = self.revision
         return resumed
 
-    def advance(self, response: emails_pb2.WatchEmailsResponse) -> None:
+    def advance(self, response: emails_pb2.WatchEmailsResponse) -> bool:
         self._heard = True
         event = response.WhichOneof("event")
-        if event == "change":
-            self.revision = max(self.revision, response.change.revision)
-        elif event == "progress":
+        if event == "progress":
+            self._in_current_state = False
             self.revision = max(self.revision, response.progress.revision)
+            return True
+        if event != "change":
+            return True
+        change = response.change
+        if self._in_current_state and change.revision == (
+            self._current_revision or change.revision
+        ):
+            self._current_revision = change.revision
+            self.revision = max(self.revision, change.revision)
+            email = change.email
+            key = (email.email_id, email.status, email.update_time.ToNanoseconds())
+            if key in self._delivered:
+                return False
+            self._delivered.add(key)
+            return True
+        self._in_current_state = False
+        self._delivered.clear()
+        self.revision = max(self.revision, change.revision)
+        return True
 
     def finished(self) -> bool:
         return False
@@ -77,8 +105,9 @@ class EntityRequestCursor:
         resumed.after_entity_request_id = self.last_id
         return resumed
 
-    def advance(self, response: entity_requests_pb2.WatchEntityRequestsResponse) -> None:
+    def advance(self, response: entity_requests_pb2.WatchEntityRequestsResponse) -> bool:
         self.last_id = max(self.last_id, int(response.entity_request.entity_request_id))
+        return True
 
     def finished(self) -> bool:
         return False
@@ -93,8 +122,8 @@ class MassMailingCursor:
     def request(self) -> mailings_pb2.WatchMassMailingRequest:
         return self._request
 
-    def advance(self, response: mailings_pb2.WatchMassMailingResponse) -> None:
-        pass
+    def advance(self, response: mailings_pb2.WatchMassMailingResponse) -> bool:
+        return True
 
     def finished(self) -> bool:
         return True
@@ -126,9 +155,10 @@ class Follower(Generic[Request, Response]):
         self._reconnect = reconnect
         self._pauses = reconnect.pauses()
 
-    def received(self, response: Response) -> None:
-        self.cursor.advance(response)
+    def received(self, response: Response) -> bool:
+        """Takes in a message; False when it is not to be delivered again."""
         self._pauses = self._reconnect.pauses()
+        return self.cursor.advance(response)
 
     def pause_after(self, error: grpc.RpcError | None) -> float | None:
         """Seconds to wait before reconnecting, or None when the watch is over; re-raises an
@@ -151,8 +181,8 @@ async def follow(
         call = start(cursor.request())
         try:
             async for response in call:
-                follower.received(response)
-                yield response
+                if follower.received(response):
+                    yield response
         except grpc.aio.AioRpcError as failed:
             error = failed
         finally:
@@ -176,8 +206,8 @@ def follow_sync(
         call = start(cursor.request())
         try:
             for response in call:
-                follower.received(response)
-                yield response
+                if follower.received(response):
+                    yield response
         except grpc.RpcError as failed:
             error = failed
         finally:

@@ -47,19 +47,9 @@ def exit_code(status: grpc.StatusCode) -> int:
 
 
 def describe(details: ErrorDetails) -> str:
-    """What a failed call says, for stderr: the status and message, then each field or
-    precondition named (unless the message already is that one line), the reason, the wait."""
-    head = f"{details.code.name}: {details.message}"
-    if details.reason:
-        head += f" ({details.reason})"
-    lines = [head]
-    named = [(v.field, v.description) for v in details.field_violations]
-    named += [(v.subject or v.type, v.description) for v in details.precondition_violations]
-    if [f"{subject}: {text}" for subject, text in named] != [details.message]:
-        lines += [f"  {subject}: {text}" for subject, text in named]
-    if details.retry_delay is not None:
-        lines.append(f"  retry in {details.retry_delay:g} s")
-    return "\n".join(lines)
+    """What a failed call says, for stderr (ErrorDetails' own wording, shared with scripts that
+    use the client)."""
+    return str(details)
 
 
 class UsageError(Exception):

@@ -1,0 +1,49 @@
+"""What the directory store takes and hands back (the uses other features declare, a stored
+item with its times, a stored batch) and the names of the kinds it keeps, which errors name.
+
+Kept apart so that every part of the store, and the features that name directory items, share
+one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from erpmail.server.directory.models import Contact, Employee, WorkGroup
+
+EMPLOYEE = "employee"
+EMPLOYEE_ADDRESS = "employee address"
+WORK_GROUP = "work group"
+CONTACT = "contact"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DirectoryUse:
+    """Something another feature keeps that names employees or work groups (an account's default
+    owner, an assignment rule's work group), so that one it names is not deleted under it.
+
+    `resource` is EMPLOYEE or WORK_GROUP; `query` finds every place naming the id bound as :id,
+    as rows of (the resource, the field naming it): ("accounts/sales",
+    "assignment.default_owner_id"). Other features pass theirs to DirectoryStore.
+    """
+
+    resource: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Stored(Generic[T]):
+    item: T
+    create_time: datetime
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    employees: list[Stored[Employee]]
+    work_groups: list[Stored[WorkGroup]]
+    contacts: list[Stored[Contact]]
