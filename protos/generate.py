@@ -55,6 +55,22 @@ def is_current() -> bool:
         return not mismatch and not errors
 
 
+def regenerate() -> None:
+    """Brings the generated files up to date, touching only those that change: each is replaced
+    in one step (os.replace), so a test run or type check reading the package meanwhile never
+    finds a module missing or half written."""
+    with tempfile.TemporaryDirectory(dir=PACKAGE) as tmp:
+        generate(Path(tmp))
+        fresh = Path(tmp) / "erpmail" / "v1"
+        names = generated_files(fresh)
+        for name in names:
+            current = PACKAGE / name
+            if not current.exists() or not filecmp.cmp(fresh / name, current, shallow=False):
+                os.replace(fresh / name, current)
+        for stale in set(generated_files(PACKAGE)) - set(names):
+            (PACKAGE / stale).unlink()
+
+
 def main(argv: list[str]) -> None:
     if argv == ["--check"]:
         if not is_current():
@@ -62,9 +78,7 @@ def main(argv: list[str]) -> None:
         return
     if argv:
         sys.exit("usage: generate.py [--check]")
-    for name in generated_files(PACKAGE):
-        (PACKAGE / name).unlink()
-    generate(ROOT)
+    regenerate()
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ from erpmail.server.accounts.references import AccountReferences
 from erpmail.server.accounts.servicer import AccountServicer
 from erpmail.server.accounts.store import (
     ACCOUNT_EMPLOYEE_USE,
+    ACCOUNT_OWNER_USE,
     ACCOUNT_WORK_GROUP_USE,
     AccountStore,
 )
 from erpmail.server.assignment.servicer import AssignmentMapServicer
 from erpmail.server.assignment.store import (
     ASSIGNMENT_MAP_EMPLOYEE_USE,
+    ASSIGNMENT_MAP_OWNER_USE,
     ASSIGNMENT_MAP_WORK_GROUP_USE,
     AssignmentMapStore,
 )
@@ -232,8 +234,10 @@ class ErpmailServer:
             [
                 ACCOUNT_EMPLOYEE_USE,
                 ACCOUNT_WORK_GROUP_USE,
+                ACCOUNT_OWNER_USE,
                 ASSIGNMENT_MAP_EMPLOYEE_USE,
                 ASSIGNMENT_MAP_WORK_GROUP_USE,
+                ASSIGNMENT_MAP_OWNER_USE,
                 MAILING_SETTING_EMPLOYEE_USE,
             ],
         )

@@ -13,7 +13,7 @@ from erpmail.server.core import access, context, serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, NotFound
 from erpmail.server.core.secrets import SecretBox
-from erpmail.server.directory.store import EMPLOYEE, WORK_GROUP, DirectoryUse
+from erpmail.server.directory.store import EMPLOYEE, WORK_GROUP, WORK_GROUP_OWNER, DirectoryUse
 
 RESOURCE = "account"
 PASSWORD_CHANGED = "password changed"
@@ -36,6 +36,16 @@ ACCOUNT_WORK_GROUP_USE = DirectoryUse(
     "SELECT 'accounts/' || account_id, 'assignment.default_work_group_id' FROM accounts"
     " WHERE json_extract(settings, '$.assignment.default_work_group_id') = :id"
     " ORDER BY account_id",
+)
+# The default owner stays a member of the default work group (see references.py).
+ACCOUNT_OWNER_USE = DirectoryUse(
+    WORK_GROUP_OWNER,
+    "SELECT 'accounts/' || account_id, 'assignment.default_owner_id',"
+    " json_extract(settings, '$.assignment.default_owner_id'),"
+    " json_extract(settings, '$.assignment.default_work_group_id') FROM accounts"
+    " WHERE json_extract(settings, '$.assignment.default_work_group_id')"
+    " IN (SELECT value FROM json_each(:ids))"
+    " AND json_extract(settings, '$.assignment.default_owner_id') <> '' ORDER BY account_id",
 )
 
 

@@ -18,7 +18,7 @@ from erpmail.server.assignment.models import AssignmentMap, check_references, re
 from erpmail.server.core import serde
 from erpmail.server.core.db import Database
 from erpmail.server.core.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
-from erpmail.server.directory.store import EMPLOYEE, WORK_GROUP, DirectoryUse
+from erpmail.server.directory.store import EMPLOYEE, WORK_GROUP, WORK_GROUP_OWNER, DirectoryUse
 
 RESOURCE = "assignment map"
 IN_USE = "ASSIGNMENT_MAP_IN_USE"
@@ -37,6 +37,15 @@ ASSIGNMENT_MAP_WORK_GROUP_USE = DirectoryUse(
     "SELECT 'assignment_maps/' || m.assignment_map_id, 'rules[' || r.key || '].work_group_id'"
     " FROM assignment_maps m, json_each(m.definition, '$.rules') r"
     " WHERE json_extract(r.value, '$.work_group_id') = :id ORDER BY m.assignment_map_id, r.key",
+)
+# A rule's owner stays a member of the rule's work group (see models.check_references).
+ASSIGNMENT_MAP_OWNER_USE = DirectoryUse(
+    WORK_GROUP_OWNER,
+    "SELECT 'assignment_maps/' || m.assignment_map_id, 'rules[' || r.key || '].owner_id',"
+    " json_extract(r.value, '$.owner_id'), json_extract(r.value, '$.work_group_id')"
+    " FROM assignment_maps m, json_each(m.definition, '$.rules') r"
+    " WHERE json_extract(r.value, '$.work_group_id') IN (SELECT value FROM json_each(:ids))"
+    " AND json_extract(r.value, '$.owner_id') <> '' ORDER BY m.assignment_map_id, r.key",
 )
 
 

@@ -19,10 +19,10 @@ class ChangeSignal:
     async def wait(self, seen_version: int, timeout: float) -> bool:
         """Waits until a change after `seen_version`; False on timeout."""
         async with self._condition:
+            # asyncio.timeout, not wait_for: see core/waiting.py.
             try:
-                await asyncio.wait_for(
-                    self._condition.wait_for(lambda: self.version != seen_version), timeout
-                )
+                async with asyncio.timeout(timeout):
+                    await self._condition.wait_for(lambda: self.version != seen_version)
             except TimeoutError:
                 return False
         return True

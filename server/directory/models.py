@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -170,6 +170,46 @@ def sender_contact(contact_id: str, address: str, name: str) -> Contact:
     return Contact(
         contact_id=contact_id, display_name=clean, email=address, created_by_erpmail=True
     )
+
+
+@dataclass(frozen=True)
+class NamedOwner:
+    """A place another feature keeps that names an owner who must be a member of a work group
+    (an account's default owner, an assignment rule's owner)."""
+
+    subject: str  # "accounts/support"
+    field: str  # "assignment.default_owner_id"
+    owner_id: str
+    work_group_id: str
+
+
+def lost_members(
+    before: Mapping[str, Collection[str]], groups: Iterable[WorkGroup]
+) -> dict[str, set[str]]:
+    """The members each of `groups` had (`before`, by work group id) and no longer has; only the
+    groups that lose any."""
+    lost = {g.work_group_id: set(before.get(g.work_group_id, ())) - set(g.members) for g in groups}
+    return {group_id: members for group_id, members in lost.items() if members}
+
+
+def owners_dropped(
+    named: Iterable[NamedOwner], lost: Mapping[str, Collection[str]]
+) -> list[tuple[str, str]]:
+    """(subject, description) for each place whose owner its work group loses (`lost`, as from
+    lost_members), every field of one place in one description, ordered by subject."""
+    fields: dict[str, list[str]] = {}
+    for n in named:
+        if n.owner_id in lost.get(n.work_group_id, ()):
+            fields.setdefault(n.subject, []).append(
+                f"{n.owner_id!r} in work group {n.work_group_id!r} ({n.field})"
+            )
+    return [
+        (
+            subject,
+            f"{subject} needs its owners to stay members: {', '.join(named_in)}; change that first",
+        )
+        for subject, named_in in sorted(fields.items())
+    ]
 
 
 def _check_employee(e: Employee, v: Violations, prefix: str) -> None:

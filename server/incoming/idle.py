@@ -23,6 +23,7 @@ from datetime import datetime
 from erpmail.server.accounts.endpoints import incoming_endpoint
 from erpmail.server.accounts.models import Account, IncomingProtocol
 from erpmail.server.accounts.store import AccountStore, StoredAccount
+from erpmail.server.core.waiting import wait_event
 from erpmail.server.incoming.connect import login_imap
 from erpmail.server.incoming.imap_connection import (
     IDLE_RENEWAL,
@@ -243,8 +244,7 @@ class IdleWatcher:
                 log.warning(
                     "looking for accounts to watch failed", extra={"error": _describe(error)}
                 )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.refresh_interval)
+            await wait_event(self._wake, self.settings.refresh_interval)
 
     async def _all_accounts(self) -> list[StoredAccount]:
         found: list[StoredAccount] = []

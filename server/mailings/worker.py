@@ -16,6 +16,7 @@ import logging
 
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import DomainError, InvalidArgument
+from erpmail.server.core.waiting import wait_event
 from erpmail.server.mailings.models import Failure, PendingRecipient
 from erpmail.server.mailings.rendering import content_failure, recipient_content
 from erpmail.server.mailings.store import MailingStore, RunningMailing
@@ -69,8 +70,7 @@ class MailingWorker:
             if progressed:
                 await asyncio.sleep(0)  # let calls in
             elif running:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), RETRY_SECONDS)
+                await wait_event(self._wake, RETRY_SECONDS)
             else:
                 await self._wake.wait()
 

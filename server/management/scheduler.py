@@ -18,6 +18,7 @@ from datetime import datetime
 
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import DomainError, FailedPrecondition, InvalidArgument
+from erpmail.server.core.waiting import wait_event
 from erpmail.server.management.models import (
     RunSummary,
     Schedule,
@@ -91,8 +92,7 @@ class Scheduler:
             # A floor, so that a schedule whose outcome cannot be written does not spin the loop.
             wait = (due - self._clock.now()).total_seconds()
             timeout = max(0.05, min(timeout, wait))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        await wait_event(self._wake, timeout)
 
     async def _fire(self, schedule_id: str, started: datetime) -> None:
         try:

@@ -30,6 +30,7 @@ from erpmail.server.accounts.store import AccountStore
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import FailedPrecondition, NotFound
 from erpmail.server.core.tls import client_context
+from erpmail.server.core.waiting import wait_event
 from erpmail.server.outgoing.compose import compose_for_account
 from erpmail.server.outgoing.models import (
     Attempt,
@@ -46,6 +47,9 @@ from erpmail.server.outgoing.store import Claimed, EmailStore, Outcome
 from erpmail.server.preferences.store import PreferencesStore
 
 log = logging.getLogger(__name__)
+
+# Seconds between looks at the preferences while processing is suspended.
+SUSPENDED_LOOK = 0.2
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._sessions: dict[str, set[asyncio.Task[None]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._tls_contexts: dict[str, ssl.SSLContext] = {}
         self._writer = OutcomeWriter(emails, clock)
 
@@ -87,11 +92,14 @@ class Dispatcher:
         if recovered:
             log.warning("recovered emails left in process", extra={"count": recovered})
         self._writer.start()
+        self._stopping = False
         self._loop_task = asyncio.create_task(self._run(), name="erpmail-dispatcher")
 
     async def stop(self) -> None:
         """Stops claiming; sessions in flight are cancelled and their unsent emails released."""
         if self._loop_task is not None:
+            self._stopping = True  # ends the loop even if a cancellation were lost
+            self._wake.set()
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
@@ -109,31 +117,33 @@ class Dispatcher:
     # -- automatic processing ----------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
+            timeout = self.settings.poll_interval
             try:
-                await self._dispatch_due()
+                timeout = await self._dispatch_due()
             except Exception:
                 log.exception("dispatching failed; trying again shortly")
-            await self._sleep()
+            await wait_event(self._wake, timeout)
 
-    async def _sleep(self) -> None:
+    async def _dispatch_due(self) -> float:
+        """Starts sessions for the accounts with due email; returns how long the dispatcher may
+        sleep unless woken. Email due now is either in a running session (whose end wakes the
+        dispatcher), or waits for its account's retry, or for processing to resume: waiting
+        for the time it is due would look at the queue again and again for nothing."""
         timeout = self.settings.poll_interval
-        due = await self._emails.next_due_time()
-        if due is not None:
-            timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
-
-    async def _dispatch_due(self) -> None:
         if (await self._preferences.get()).suspend_processing:
-            return
+            # Nothing announces the resume: look again soon.
+            return min(timeout, SUSPENDED_LOOK)
         now = self._clock.now()
-        resting = {
-            account
-            for account, problem in (await self._emails.account_problems()).items()
-            if problem.retry_after > now
-        }
+        resting = set()
+        for account, problem in (await self._emails.account_problems()).items():
+            if problem.retry_after > now:
+                resting.add(account)
+                timeout = min(timeout, (problem.retry_after - now).total_seconds())
+        due = await self._emails.next_due_time(after=now)
+        if due is not None:
+            timeout = min(timeout, (due - now).total_seconds())
         for account_id in await self._emails.due_accounts(now):
             if account_id in resting:
                 continue
@@ -142,6 +152,7 @@ class Dispatcher:
                 task = asyncio.create_task(self._automatic_session(account_id))
                 running.add(task)
                 task.add_done_callback(functools.partial(self._session_done, group=running))
+        return max(0.0, timeout)
 
     def _session_done(self, task: asyncio.Task[None], group: set[asyncio.Task[None]]) -> None:
         group.discard(task)

@@ -1,9 +1,10 @@
 """Commits the outcomes of send attempts in groups, off the sending path.
 
 Sessions hand each outcome over and go on with the next email; one writer commits whatever has
-gathered (from every session) in a single transaction. A kill loses at most the outcomes not yet
-committed: those emails are still in process, so they are recovered and sent again (the
-documented at-least-once window), never lost.
+gathered (from every session) within a few milliseconds in a single transaction, and only then
+resolves the outcomes' futures and wakes the watchers (the change feed is in the same commit).
+A kill loses at most the outcomes not yet committed: those emails are still in process, so
+they are recovered and sent again (the documented at-least-once window), never lost.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from erpmail.server.outgoing.store import EmailStore, Outcome
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 500
+# Seconds an outcome waits for others to share its transaction. A commit per outcome costs the
+# writer thread, the WAL and every watcher far more than the few milliseconds, which only widen
+# the documented at-least-once window (the email is still in process until its group commits).
 LINGER = 0.005
 
 

@@ -365,10 +365,12 @@ class EmailStore:
         )
         return [r[0] for r in rows]
 
-    async def next_due_time(self) -> datetime | None:
+    async def next_due_time(self, after: datetime | None = None) -> datetime | None:
+        """When the soonest pending email is due (only those due later than `after`, if given)."""
         row = await self._db.fetch_one(
             "SELECT MIN(next_attempt_time) FROM emails"
-            " WHERE status = 'pending' AND direction = 'outgoing'"
+            " WHERE status = 'pending' AND direction = 'outgoing' AND next_attempt_time > ?",
+            ("" if after is None else after.isoformat(),),
         )
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 

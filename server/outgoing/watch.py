@@ -65,6 +65,9 @@ class EmailWatch:
                             email=convert.to_proto(email, sender, with_content=False),
                         )
                     )
+        # At once, so that a client whose stream breaks before any change has a revision to
+        # resume after (and knows the current state, if asked for, is complete).
+        yield pb.WatchEmailsResponse(progress=pb.WatchProgress(revision=cursor))
         while True:
             seen = self._store.changed.version
             changes = await self._store.changes_after(cursor, BATCH)

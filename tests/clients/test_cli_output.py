@@ -95,6 +95,8 @@ def test_global_options_go_before_or_after_the_command() -> None:
         ["accounts", "list", "--api-key=erpm_1f_Secret"],
         ["accounts", "create", "a", "--email", "a@x.org", "--password", "erpm_1f_Secret"],
         ["accounts", "create", "a", "--email", "a@x.org", "--pass", "erpm_1f_Secret"],
+        ["--pasword", "erpm_1f_Secret", "accounts", "list"],
+        ["accounts", "--api-key-fle", "erpm_1f_Secret", "list"],
     ],
 )
 def test_a_secret_on_the_command_line_is_refused_without_repeating_it(
@@ -105,7 +107,10 @@ def test_a_secret_on_the_command_line_is_refused_without_repeating_it(
 
     assert stopped.value.code == exits.USAGE
     printed = capsys.readouterr()
-    assert "no secret on the command line" in printed.err or "--pass" in printed.err
+    assert any(
+        said in printed.err
+        for said in ("no secret on the command line", "--pass", "word given is not shown")
+    )
     assert "erpm_1f_Secret" not in printed.out + printed.err
 
 

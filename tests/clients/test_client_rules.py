@@ -16,10 +16,12 @@ from erpmail.client import (
     Reconnect,
     RetryPolicy,
     calls,
+    error_details,
     paging,
     watch,
 )
 from erpmail.client.calls import CallKind
+from erpmail.client.interceptors import AsyncMetadata
 from erpmail.v1 import directory_pb2, emails_pb2, entity_requests_pb2
 
 KINDS = {
@@ -42,11 +44,9 @@ def test_reads_and_calls_with_a_request_id_are_retryable_and_nothing_else(
     assert calls.kind_of_path(path) is kind
 
 
-def method_configs(
-    timeout: float | None, retry: RetryPolicy | None
-) -> dict[str, dict[str, object]]:
+def method_configs(retry: RetryPolicy | None) -> dict[str, dict[str, object]]:
     """Each method's entry of the service config, by "Service/Method"."""
-    config = json.loads(calls.service_config(timeout, retry))
+    config = json.loads(calls.service_config(retry))
     return {
         f"{name['service']}/{name['method']}": entry
         for entry in config["methodConfig"]
@@ -54,26 +54,48 @@ def method_configs(
     }
 
 
-def test_unary_calls_get_the_deadline_and_watch_streams_none() -> None:
-    configs = method_configs(12.5, None)
-    assert configs["erpmail.v1.EmailService/CreateEmail"]["timeout"] == "12.500s"
-    assert "timeout" not in configs["erpmail.v1.EmailService/WatchEmails"]
-    assert "retryPolicy" not in configs["erpmail.v1.EmailService/GetEmail"]
+def details(method: str, timeout: float | None) -> grpc.aio.ClientCallDetails:
+    return grpc.aio.ClientCallDetails(method, timeout, None, None, None)
+
+
+def test_unary_calls_get_the_default_deadline_unless_given_one_and_streams_none() -> None:
+    prepare = AsyncMetadata((("x-erpmail-actor", "emp-7"),), timeout=12.5)
+    request = emails_pb2.GetEmailRequest()
+
+    _, default, _ = prepare.prepared(details("/erpmail.v1.EmailService/GetEmail", None), request)
+    _, longer, _ = prepare.prepared(details("/erpmail.v1.EmailService/GetEmail", 300), request)
+    watch_request = emails_pb2.WatchEmailsRequest()
+    _, stream, _ = prepare.prepared(
+        details("/erpmail.v1.EmailService/WatchEmails", None), watch_request
+    )
+
+    assert (default, longer, stream) == (12.5, 300, None)
 
 
 def test_only_safe_calls_are_retried_and_only_on_unavailable() -> None:
-    configs = method_configs(None, RetryPolicy(attempts=9))
+    configs = method_configs(RetryPolicy())
     policy = configs["erpmail.v1.EmailService/GetEmail"]["retryPolicy"]
     assert policy == {
-        "maxAttempts": 5,  # gRPC's ceiling
+        "maxAttempts": 5,
         "initialBackoff": "0.100s",
         "maxBackoff": "5.000s",
         "backoffMultiplier": 2.0,
         "retryableStatusCodes": ["UNAVAILABLE"],
     }
     assert "retryPolicy" in configs["erpmail.v1.EmailService/CreateEmail"]
-    assert "retryPolicy" not in configs["erpmail.v1.AccountService/DeleteAccount"]
-    assert "retryPolicy" not in configs["erpmail.v1.EmailService/WatchEmails"]
+    assert "erpmail.v1.AccountService/DeleteAccount" not in configs
+    assert "erpmail.v1.EmailService/WatchEmails" not in configs
+    assert method_configs(RetryPolicy(attempts=1)) == {}
+    assert method_configs(None) == {}
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [{"attempts": 0}, {"attempts": 6}, {"first_backoff": 0}, {"longest_backoff": 0.01}],
+)
+def test_a_retry_policy_grpc_would_refuse_is_refused_when_made(wrong: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(**wrong)  # type: ignore[arg-type]
 
 
 def test_an_empty_request_id_is_filled_in_a_copy_and_a_given_one_kept() -> None:
@@ -201,3 +223,29 @@ def test_a_watch_broken_while_telling_the_current_state_asks_for_it_again_withou
     assert cursor.advance(current("4", pending, revision=11))  # a live change: state told
 
     assert cursor.request() == emails_pb2.WatchEmailsRequest(after_revision=11)
+
+
+def test_a_watch_broken_twice_while_telling_the_current_state_still_repeats_nothing() -> None:
+    cursor = watch.EmailCursor(emails_pb2.WatchEmailsRequest(include_current=True))
+    pending = emails_pb2.EMAIL_STATUS_PENDING
+    assert cursor.advance(current("1", pending)) and cursor.advance(current("2", pending))
+    cursor.request()  # broken; the state comes again under a newer revision
+    assert not cursor.advance(current("1", pending, revision=12))
+    assert not cursor.advance(current("2", pending, revision=12))
+    assert cursor.advance(current("3", pending, revision=12))
+
+
+def test_error_details_of_an_unreadable_status_or_a_bare_error_tell_what_is_certain() -> None:
+    corrupt = grpc.aio.AioRpcError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(("grpc-status-details-bin", b"\xff\xff not a status")),
+        "bad request",
+    )
+    told = error_details(corrupt)
+    assert (told.code, told.message, told.field_violations) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "bad request",
+        [],
+    )
+    assert error_details(grpc.RpcError()).code is grpc.StatusCode.UNKNOWN

@@ -98,6 +98,32 @@ async def test_reads_are_retried_until_erpmail_comes_up(tmp_path: Path) -> None:
     assert list(response.accounts) == []
 
 
+async def test_an_email_with_a_large_attachment_is_created_once_when_erpmail_comes_back(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    patient = RetryPolicy(attempts=5, first_backoff=0.5, longest_backoff=2.0)
+    invoice = emails_pb2.Attachment(
+        file_name="invoice.pdf", content_type="application/pdf", content=b"%" * 1_000_000
+    )
+    message = email()
+    message.attachments.append(invoice)  # larger than gRPC's default retry buffer
+    async with (
+        sandbox_with_mailbox() as sandbox,
+        AsyncClient(ClientOptions(f"127.0.0.1:{port}", retry=patient)) as erp,
+    ):
+        async with running(tmp_path, port):
+            account = sandbox_account(sandbox)
+            await erp.accounts.CreateAccount(accounts_pb2.CreateAccountRequest(account=account))
+        request = emails_pb2.CreateEmailRequest(email=message)
+        call = asyncio.ensure_future(erp.emails.CreateEmail(request))
+        await asyncio.sleep(0.2)  # erpmail is down: the first attempt fails
+        async with running(tmp_path, port):
+            created = await call
+            listed = await erp.emails.ListEmails(emails_pb2.ListEmailsRequest())
+    assert [e.email_id for e in listed.emails] == [created.emails[0].email_id]
+
+
 async def test_without_retries_a_call_to_an_absent_server_is_unavailable() -> None:
     options = ClientOptions(address=f"127.0.0.1:{free_port()}", retry=None)
     async with AsyncClient(options) as erp:

@@ -33,35 +33,42 @@ async def _serve(data_dir: Path) -> tuple[Running, str]:
     return server, match.group(1)
 
 
+async def _suspend(channel: grpc.aio.Channel, on: bool) -> None:
+    preferences = preferences_pb2_grpc.PreferencesServiceStub(channel)
+    await preferences.UpdatePreferences(
+        ppb.UpdatePreferencesRequest(
+            preferences=ppb.Preferences(suspend_processing=on),
+            update_mask=field_mask_pb2.FieldMask(paths=["suspend_processing"]),
+        )
+    )
+
+
+async def _queue_held_back(
+    channel: grpc.aio.Channel, sandbox: Sandbox
+) -> pb.BatchCreateEmailsResponse:
+    """The sandbox account and EMAILS pending emails, with processing suspended."""
+    accounts = accounts_pb2_grpc.AccountServiceStub(channel)
+    await accounts.CreateAccount(apb.CreateAccountRequest(account=sandbox_account(sandbox)))
+    await _suspend(channel, True)
+    return await emails_pb2_grpc.EmailServiceStub(channel).BatchCreateEmails(
+        pb.BatchCreateEmailsRequest(
+            requests=[
+                pb.CreateEmailRequest(email=email(f"c{i}@example.com"), submit=True)
+                for i in range(EMAILS)
+            ]
+        )
+    )
+
+
 async def test_kill_9_during_a_send_run_loses_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     # Each message takes a moment, so that the kill lands in the middle of the run.
     sandbox.faults.add(parse_rule_spec("smtp.end_of_data delay=0.01"))
     server, address = await _serve(tmp_path)
     async with grpc.aio.insecure_channel(address) as channel:
-        accounts = accounts_pb2_grpc.AccountServiceStub(channel)
-        preferences = preferences_pb2_grpc.PreferencesServiceStub(channel)
         emails = emails_pb2_grpc.EmailServiceStub(channel)
-        suspend = field_mask_pb2.FieldMask(paths=["suspend_processing"])
-        await accounts.CreateAccount(apb.CreateAccountRequest(account=sandbox_account(sandbox)))
-        await preferences.UpdatePreferences(
-            ppb.UpdatePreferencesRequest(
-                preferences=ppb.Preferences(suspend_processing=True), update_mask=suspend
-            )
-        )
-        created = await emails.BatchCreateEmails(
-            pb.BatchCreateEmailsRequest(
-                requests=[
-                    pb.CreateEmailRequest(email=email(f"c{i}@example.com"), submit=True)
-                    for i in range(EMAILS)
-                ]
-            )
-        )
+        created = await _queue_held_back(channel, sandbox)
         message_ids = {e.message_id for e in created.emails}
-        await preferences.UpdatePreferences(
-            ppb.UpdatePreferencesRequest(
-                preferences=ppb.Preferences(suspend_processing=False), update_mask=suspend
-            )
-        )
+        await _suspend(channel, False)
         await sandbox.wait_for_messages(EMAILS // 4, timeout=30)
     await asyncio.to_thread(server.stop, signal.SIGKILL)
     delivered_before_kill = len(sandbox.received_messages())
@@ -88,3 +95,52 @@ async def test_kill_9_during_a_send_run_loses_nothing(sandbox: Sandbox, tmp_path
     assert set(sent) == message_ids, "every email arrived"
     # At least once: only the few in flight at the kill may have arrived twice.
     assert sum(sent.values()) - EMAILS <= 5
+
+
+async def test_an_email_reported_processed_is_not_sent_again_after_a_kill_9(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Outcomes are committed in groups; the watch may report one only once its group is
+    # committed, so a kill right after a report never makes that email go out again.
+    sandbox.faults.add(parse_rule_spec("smtp.end_of_data delay=0.01"))
+    server, address = await _serve(tmp_path)
+    async with grpc.aio.insecure_channel(address) as channel:
+        emails = emails_pb2_grpc.EmailServiceStub(channel)
+        created = await _queue_held_back(channel, sandbox)
+        message_ids = {e.email_id: e.message_id for e in created.emails}
+        watch = emails.WatchEmails(pb.WatchEmailsRequest(statuses=[pb.EMAIL_STATUS_PROCESSED]))
+        events = watch.__aiter__()
+        await _suspend(channel, False)
+        reported: set[str] = set()
+        async with asyncio.timeout(30):
+            while len(reported) < EMAILS // 4:
+                event = await anext(events)
+                if event.HasField("change"):
+                    reported.add(event.change.email.email_id)
+        # Killed at once after the last report, while outcomes are still arriving.
+        await asyncio.to_thread(server.stop, signal.SIGKILL)
+        watch.cancel()
+    assert len(sandbox.received_messages()) < EMAILS, "the kill came after the run"
+
+    server, address = await _serve(tmp_path)
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            emails = emails_pb2_grpc.EmailServiceStub(channel)
+            async with asyncio.timeout(60):
+                while True:
+                    listed = await emails.ListEmails(
+                        pb.ListEmailsRequest(statuses=[pb.EMAIL_STATUS_PROCESSED], page_size=500)
+                    )
+                    if len(listed.emails) == EMAILS:
+                        break
+                    await asyncio.sleep(0.1)
+    finally:
+        await asyncio.to_thread(server.stop)
+
+    sent = Counter(
+        email_parser.message_from_bytes(m.raw)["Message-ID"] for m in sandbox.received_messages()
+    )
+    assert set(sent) == set(message_ids.values()), "every email arrived"
+    assert {email_id: sent[message_ids[email_id]] for email_id in reported} == {
+        email_id: 1 for email_id in reported
+    }, "an email reported processed was sent again"

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import email as email_parser
 import time
+from datetime import datetime
 from typing import TypeAlias
 
 import grpc
 import pytest
 from erpmail.sandbox.app import Sandbox
 from erpmail.sandbox.faults import parse_rule_spec
+from erpmail.server.app import ErpmailServer
 from erpmail.v1 import accounts_pb2 as apb
 from erpmail.v1 import accounts_pb2_grpc, emails_pb2_grpc, preferences_pb2_grpc
 from erpmail.v1 import emails_pb2 as pb
@@ -256,3 +258,37 @@ async def test_an_unreachable_server_is_an_account_problem_that_burns_no_attempt
     problem = got.account.send_problem
     assert problem.error
     assert problem.retry_time.ToDatetime() >= problem.since.ToDatetime()
+
+
+async def test_while_its_session_sends_the_dispatcher_looks_at_the_queue_only_when_woken(
+    erpmail_server: ErpmailServer,
+    emails: Emails,
+    accounts: Accounts,
+    preferences: Prefs,
+    sandbox: Sandbox,
+) -> None:
+    # Email due now but already in a session is no reason to look again: the session's end
+    # wakes the dispatcher. Looking in a loop meanwhile would starve the sending itself.
+    sandbox.faults.add(parse_rule_spec("smtp.end_of_data delay=0.05"))
+    account = sandbox_account(sandbox, group_mails=5)  # the others wait, due, meanwhile
+    await accounts.CreateAccount(apb.CreateAccountRequest(account=account))
+    looks = 0
+    due_accounts = erpmail_server.emails.due_accounts
+
+    async def counted(now: datetime) -> list[str]:
+        nonlocal looks
+        looks += 1
+        return await due_accounts(now)
+
+    erpmail_server.emails.due_accounts = counted  # type: ignore[method-assign]
+    created = await emails.BatchCreateEmails(
+        pb.BatchCreateEmailsRequest(
+            requests=[
+                pb.CreateEmailRequest(email=email(f"c{i}@example.com"), submit=True)
+                for i in range(20)
+            ]
+        )
+    )
+    await wait_until(emails, [e.email_id for e in created.emails])
+    # Four sessions one after the other; the rest are wake-ups and the 0.2 s polls of FAST.
+    assert looks < 50

@@ -229,6 +229,9 @@ export class ErpmailClient {
     const delivered = new Set<string>(); // current-state emails yielded, by email, status and time
     let failures = 0;
     while (!signal?.aborted) {
+      // Broken inside the current state: it comes again under the revision the new stream
+      // begins at, so that is the one to recognise it by.
+      if (snapshot) last = undefined;
       const resume = last !== undefined && !snapshot;
       const call = this.emails.watchEmails(
         resume ? { ...request, includeCurrent: false, afterRevision: last } : request,

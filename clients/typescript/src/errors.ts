@@ -161,8 +161,11 @@ function addDetail(result: ErpmailErrorDetails, name: string, value: Record<stri
       result.resources.push(value as ResourceInfo);
       break;
     case 'RetryInfo': {
-      const delay = value.retryDelay as { seconds: string; nanos: number };
-      result.retryDelayMs = Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6);
+      // A RetryInfo without a delay (null, with defaults on) says nothing about when.
+      const delay = value.retryDelay as { seconds: string; nanos: number } | null;
+      if (delay) {
+        result.retryDelayMs = Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6);
+      }
       break;
     }
     case 'RequestInfo':

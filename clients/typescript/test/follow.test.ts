@@ -4,11 +4,12 @@ import * as grpc from '@grpc/grpc-js';
 import { callsTo, connect, createAccount, createDraft, tap, LIMIT } from './support';
 
 // The break: the test's interceptor ends the first WatchEmails call with UNAVAILABLE right after
-// its second message, cancelling the call on the server too, as a dropped connection would.
+// its third message (the current email, the progress message that ends the current state, the
+// second email), cancelling the call on the server too, as a dropped connection would.
 test('followEmails resumes after a break without losing or repeating a change', LIMIT, async () => {
   const wire = tap({
     afterResponse: (call, index) =>
-      call.path.endsWith('/WatchEmails') && index === 0 && call.responses.length === 2
+      call.path.endsWith('/WatchEmails') && index === 0 && call.responses.length === 3
         ? { code: grpc.status.UNAVAILABLE, details: 'connection broken by the test' }
         : undefined,
   });

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from erpmail.server.directory.models import DirectoryBatch
-from erpmail.server.directory.storage.base import DirectoryStoreBase
 from erpmail.server.directory.storage.employees import _claim_addresses
+from erpmail.server.directory.storage.in_use import InUseCheck
 from erpmail.server.directory.storage.records import Stored, StoredBatch, T
 from erpmail.server.directory.storage.rows import (
     _UPSERT_CONTACT,
@@ -24,14 +24,15 @@ from erpmail.server.directory.storage.rows import (
     _json,
     _work_group_row,
 )
-from erpmail.server.directory.storage.work_groups import _write_members
+from erpmail.server.directory.storage.work_groups import _check_members, _write_members
 
 
-class BatchStore(DirectoryStoreBase):
+class BatchStore(InUseCheck):
     async def upsert(self, batch: DirectoryBatch, now: datetime) -> StoredBatch:
         """Creates or replaces every item in one transaction; employees first (work groups name
         them), and each employee's old addresses are released before any is claimed again, so
-        that employees of one batch may swap addresses."""
+        that employees of one batch may swap addresses. FailedPrecondition, nothing written, when
+        a work group would lose a member another feature names as owner with it."""
         async with self._db.write() as conn:
             await conn.executemany(
                 _UPSERT_EMPLOYEE, [_employee_row(e, now) for e in batch.employees]
@@ -39,14 +40,16 @@ class BatchStore(DirectoryStoreBase):
             await _claim_addresses(
                 conn, batch.employees, [f"employees[{i}]" for i in range(len(batch.employees))]
             )
-            await conn.executemany(
-                _UPSERT_WORK_GROUP, [_work_group_row(g, now) for g in batch.work_groups]
-            )
-            await _write_members(
+            await _check_members(
                 conn,
                 batch.work_groups,
                 [f"work_groups[{i}]" for i in range(len(batch.work_groups))],
             )
+            await self._refuse_dropping_owners(conn, batch.work_groups)
+            await conn.executemany(
+                _UPSERT_WORK_GROUP, [_work_group_row(g, now) for g in batch.work_groups]
+            )
+            await _write_members(conn, batch.work_groups)
             await conn.executemany(_UPSERT_CONTACT, [_contact_row(c, now) for c in batch.contacts])
         employees = await self._employees(
             _WHERE_ID_IN.format("employee_id"), (_json(e.employee_id for e in batch.employees),)

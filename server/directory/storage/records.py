@@ -16,6 +16,8 @@ from erpmail.server.directory.models import Contact, Employee, WorkGroup
 EMPLOYEE = "employee"
 EMPLOYEE_ADDRESS = "employee address"
 WORK_GROUP = "work group"
+# Not a kind the directory keeps: the uses naming an owner who must stay a member of a work group.
+WORK_GROUP_OWNER = "work group owner"
 CONTACT = "contact"
 
 T = TypeVar("T")
@@ -28,7 +30,11 @@ class DirectoryUse:
 
     `resource` is EMPLOYEE or WORK_GROUP; `query` finds every place naming the id bound as :id,
     as rows of (the resource, the field naming it): ("accounts/sales",
-    "assignment.default_owner_id"). Other features pass theirs to DirectoryStore.
+    "assignment.default_owner_id"). With WORK_GROUP_OWNER, `query` finds every place naming an
+    owner together with one of the work groups bound as :ids (a JSON array, so that a batch
+    costs one statement), as rows of (the resource, the field naming the owner, the owner's
+    employee id, the work group id), so that the work group does not lose that member. Other
+    features pass theirs to DirectoryStore.
     """
 
     resource: str

@@ -33,7 +33,8 @@ class WorkGroupStore(InUseCheck):
                 raise AlreadyExists(
                     WORK_GROUP, group.work_group_id, "work_group.work_group_id"
                 ) from None
-            await _write_members(conn, [group], ["work_group"])
+            await _check_members(conn, [group], ["work_group"])
+            await _write_members(conn, [group])
         return await self.get_work_group(group.work_group_id)
 
     async def get_work_group(self, work_group_id: str) -> Stored[WorkGroup]:
@@ -50,6 +51,8 @@ class WorkGroupStore(InUseCheck):
     async def update_work_group(
         self, work_group_id: str, edit: Callable[[WorkGroup], WorkGroup], now: datetime
     ) -> Stored[WorkGroup]:
+        """FailedPrecondition, nothing written, when the edit drops a member another feature
+        names as owner with this work group."""
         async with self._db.write() as conn:
             async with conn.execute(
                 "SELECT name FROM work_groups WHERE work_group_id = ?", (work_group_id,)
@@ -64,8 +67,10 @@ class WorkGroupStore(InUseCheck):
             ) as cursor:
                 members = [r[0] for r in await cursor.fetchall()]
             group = edit(WorkGroup(work_group_id, name=row[0], members=members))
+            await _check_members(conn, [group], ["work_group"])
+            await self._refuse_dropping_owners(conn, [group])
             await conn.execute(_UPSERT_WORK_GROUP, _work_group_row(group, now))
-            await _write_members(conn, [group], ["work_group"])
+            await _write_members(conn, [group])
         return await self.get_work_group(work_group_id)
 
     async def delete_work_group(self, work_group_id: str) -> None:
@@ -89,14 +94,10 @@ class WorkGroupStore(InUseCheck):
         return [s.item for s in found]
 
 
-async def _write_members(
+async def _check_members(
     conn: aiosqlite.Connection, groups: Sequence[WorkGroup], prefixes: Sequence[str]
 ) -> None:
-    """Replaces the groups' members; INVALID_ARGUMENT naming each member that is no employee."""
-    await conn.execute(
-        "DELETE FROM work_group_members " + _WHERE_ID_IN.format("work_group_id"),
-        (_json(g.work_group_id for g in groups),),
-    )
+    """INVALID_ARGUMENT naming each member of the groups that is no employee."""
     named = sorted({member for group in groups for member in group.members})
     async with conn.execute(
         "SELECT employee_id FROM employees " + _WHERE_ID_IN.format("employee_id"),
@@ -108,6 +109,14 @@ async def _write_members(
         for i, member in enumerate(group.members):
             v.check(member in known, f"{prefix}.members[{i}]", "names no existing employee")
     v.raise_if_any()
+
+
+async def _write_members(conn: aiosqlite.Connection, groups: Sequence[WorkGroup]) -> None:
+    """Replaces the groups' members (checked by _check_members)."""
+    await conn.execute(
+        "DELETE FROM work_group_members " + _WHERE_ID_IN.format("work_group_id"),
+        (_json(g.work_group_id for g in groups),),
+    )
     await conn.executemany(
         "INSERT OR IGNORE INTO work_group_members (work_group_id, employee_id) VALUES (?, ?)",
         [(group.work_group_id, member) for group in groups for member in group.members],

@@ -44,7 +44,7 @@ class AsyncClient:
 
     def __init__(self, options: ClientOptions | None = None) -> None:
         self.options = options or ClientOptions()
-        interceptors = [AsyncMetadata(self.options.metadata())]
+        interceptors = [AsyncMetadata(self.options.metadata(), self.options.timeout)]
         channel_options = self.options.channel_options()
         if self.options.tls is None:
             self.channel = grpc.aio.insecure_channel(

@@ -5,7 +5,7 @@ Read from the erpmail.v1 descriptors, so a new RPC is covered without editing th
 - calls whose request has a `request_id` are idempotent once it is set (AIP-155), so the client
   fills an empty one with a random id before the first attempt and retries them too;
 - everything else runs once: a second attempt could act twice;
-- server streams (Watch*) get no deadline; `follow` resumes them instead.
+- server streams (Watch*) get no default deadline; `follow` resumes them instead.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from google.protobuf.message import Message
 
 READ_PREFIXES = ("Get", "List", "Preview")
 REQUEST_ID = "request_id"
+MAX_ATTEMPTS = 5  # gRPC's ceiling
+MIN_BACKOFF = 0.001  # gRPC's service config counts in milliseconds at the finest
 M = TypeVar("M", bound=Message)
 
 
@@ -37,12 +39,25 @@ class CallKind(enum.Enum):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries of UNAVAILABLE calls, with exponential backoff between attempts."""
+    """Retries of UNAVAILABLE calls, with exponential backoff between attempts (gRPC waits a
+    random time up to each backoff). `attempts` counts the first one: 1 means no retries."""
 
-    attempts: int = 5  # gRPC caps attempts at 5
+    attempts: int = 5
     first_backoff: float = 0.1
     longest_backoff: float = 5.0
     multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        # gRPC takes at most 5 attempts and refuses the whole service config (every call then
+        # fails) for a backoff that is not positive: say so here, where the value was given.
+        if not 1 <= self.attempts <= MAX_ATTEMPTS:
+            raise ValueError(f"attempts must be 1 to {MAX_ATTEMPTS}, not {self.attempts}")
+        if self.first_backoff < MIN_BACKOFF or self.longest_backoff < self.first_backoff:
+            raise ValueError(
+                f"backoffs must be at least {MIN_BACKOFF} s, the longest no shorter than the first"
+            )
+        if self.multiplier <= 0:
+            raise ValueError("multiplier must be positive")
 
 
 def kind_of(method: MethodDescriptor) -> CallKind:
@@ -74,29 +89,24 @@ def kind_of_path(path: str) -> CallKind:
     return CallKind.ONCE if method is None else kind_of(method)
 
 
-def service_config(timeout: float | None, retry: RetryPolicy | None) -> str:
-    """The channel's service config: a deadline for unary calls, retries where safe."""
-    groups: dict[CallKind, list[dict[str, str]]] = {kind: [] for kind in CallKind}
-    for method in methods().values():
-        name = {"service": method.containing_service.full_name, "method": method.name}
-        groups[kind_of(method)].append(name)
-    configs = []
-    for kind, names in groups.items():
-        if not names:
-            continue
-        config: dict[str, object] = {"name": names}
-        if timeout is not None and kind is not CallKind.STREAM:
-            config["timeout"] = f"{timeout:.3f}s"
-        if retry is not None and kind in (CallKind.READ, CallKind.IDEMPOTENT):
-            config["retryPolicy"] = {
-                "maxAttempts": max(2, min(retry.attempts, 5)),
-                "initialBackoff": f"{retry.first_backoff:.3f}s",
-                "maxBackoff": f"{retry.longest_backoff:.3f}s",
-                "backoffMultiplier": retry.multiplier,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            }
-        configs.append(config)
-    return json.dumps({"methodConfig": configs})
+def service_config(retry: RetryPolicy | None) -> str:
+    """The channel's service config: retries where they are safe. (Deadlines are set per call by
+    the interceptor: one here would be a ceiling no call could raise.)"""
+    retried: list[dict[str, str]] = [
+        {"service": method.containing_service.full_name, "method": method.name}
+        for method in methods().values()
+        if kind_of(method) in (CallKind.READ, CallKind.IDEMPOTENT)
+    ]
+    if retry is None or retry.attempts == 1 or not retried:
+        return json.dumps({"methodConfig": []})
+    policy = {
+        "maxAttempts": retry.attempts,
+        "initialBackoff": f"{retry.first_backoff:.3f}s",
+        "maxBackoff": f"{retry.longest_backoff:.3f}s",
+        "backoffMultiplier": retry.multiplier,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    return json.dumps({"methodConfig": [{"name": retried, "retryPolicy": policy}]})
 
 
 def with_request_id(request: M) -> M:

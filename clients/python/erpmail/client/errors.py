@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
 DETAILS_KEY = "grpc-status-details-bin"
@@ -61,8 +62,10 @@ class ErrorDetails:
 
 def error_details(error: grpc.RpcError) -> ErrorDetails:
     """The status code, message and details of a failed call (sync or grpc.aio)."""
-    code: grpc.StatusCode = error.code()
-    message: str = error.details() or ""
+    code_of = getattr(error, "code", None)
+    code: grpc.StatusCode = code_of() if callable(code_of) else grpc.StatusCode.UNKNOWN
+    details_of = getattr(error, "details", None)
+    message: str = (details_of() if callable(details_of) else None) or str(error)
     status = _status(error)
     if status is None:
         return ErrorDetails(code, message)
@@ -70,35 +73,45 @@ def error_details(error: grpc.RpcError) -> ErrorDetails:
     preconditions: list[PreconditionViolation] = []
     resources: list[tuple[str, str]] = []
     reason, delay = "", None
-    for packed in status.details:
-        if packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            packed.Unpack(bad)
-            fields += [FieldViolation(v.field, v.description) for v in bad.field_violations]
-        elif packed.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
-            failure = error_details_pb2.PreconditionFailure()
-            packed.Unpack(failure)
-            preconditions += [
-                PreconditionViolation(v.type, v.subject, v.description) for v in failure.violations
-            ]
-        elif packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            packed.Unpack(info)
-            reason = info.reason
-        elif packed.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
-            resource = error_details_pb2.ResourceInfo()
-            packed.Unpack(resource)
-            resources.append((resource.resource_type, resource.resource_name))
-        elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry = error_details_pb2.RetryInfo()
-            packed.Unpack(retry)
-            delay = retry.retry_delay.ToTimedelta().total_seconds()
+    try:
+        for packed in status.details:
+            if packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                packed.Unpack(bad)
+                fields += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+            elif packed.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+                failure = error_details_pb2.PreconditionFailure()
+                packed.Unpack(failure)
+                preconditions += [
+                    PreconditionViolation(v.type, v.subject, v.description)
+                    for v in failure.violations
+                ]
+            elif packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                packed.Unpack(info)
+                reason = info.reason
+            elif packed.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+                resource = error_details_pb2.ResourceInfo()
+                packed.Unpack(resource)
+                resources.append((resource.resource_type, resource.resource_name))
+            elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                packed.Unpack(retry)
+                delay = retry.retry_delay.ToTimedelta().total_seconds()
+    except DecodeError:  # a detail no longer readable: tell what is certain
+        return ErrorDetails(code, message)
     return ErrorDetails(code, message, fields, preconditions, reason, delay, resources)
 
 
 def _status(error: grpc.RpcError) -> status_pb2.Status | None:
-    metadata: Iterable[tuple[str, str | bytes]] = error.trailing_metadata() or ()  # type: ignore[assignment]
+    """The google.rpc.Status the server attached; None when there is none or it is unreadable
+    (the code and message are then all there is to tell)."""
+    trailing = getattr(error, "trailing_metadata", None)
+    metadata: Iterable[tuple[str, str | bytes]] = (trailing() if callable(trailing) else None) or ()
     for key, value in metadata:
         if key == DETAILS_KEY and isinstance(value, bytes):
-            return status_pb2.Status.FromString(value)
+            try:
+                return status_pb2.Status.FromString(value)
+            except DecodeError:
+                return None
     return None

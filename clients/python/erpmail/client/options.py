@@ -11,6 +11,8 @@ from erpmail.client.calls import RetryPolicy, service_config
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
+# The largest message erpmail sends or takes (its server's limit).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
 AUTHORIZATION_KEY = "authorization"
 ACTOR_KEY = "x-erpmail-actor"
 
@@ -54,7 +56,9 @@ class ClientOptions:
 
     @classmethod
     def from_env(cls, **overrides: object) -> ClientOptions:
-        """Options from ERPMAIL_ADDRESS, ERPMAIL_API_KEY and ERPMAIL_ACTOR, then `overrides`."""
+        """Options from ERPMAIL_ADDRESS, ERPMAIL_API_KEY and ERPMAIL_ACTOR, then `overrides`
+        (None meaning "not given"; to turn off the deadline or retries, `dataclasses.replace`
+        the result)."""
         values: dict[str, object] = {
             "address": os.environ.get("ERPMAIL_ADDRESS") or DEFAULT_ADDRESS,
             "api_key": os.environ.get("ERPMAIL_API_KEY") or None,
@@ -73,8 +77,14 @@ class ClientOptions:
 
     def channel_options(self) -> list[tuple[str, object]]:
         return [
-            ("grpc.service_config", service_config(self.timeout, self.retry)),
+            ("grpc.service_config", service_config(self.retry)),
             ("grpc.enable_retries", 1 if self.retry else 0),
+            # gRPC retries a call only while it still holds the whole request: room for the
+            # largest erpmail takes (an email with attachments), not the default 256 KiB.
+            ("grpc.per_rpc_retry_buffer_size", MAX_REQUEST_BYTES),
+            ("grpc.retry_buffer_size", 4 * MAX_REQUEST_BYTES),
+            ("grpc.max_send_message_length", MAX_REQUEST_BYTES),
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
             # Back within seconds of erpmail restarting, not gRPC's default of up to two minutes.
             ("grpc.initial_reconnect_backoff_ms", 200),
             ("grpc.max_reconnect_backoff_ms", 5_000),

@@ -48,7 +48,8 @@ class Client:
                 self.options.channel_options(),
             )
         self._raw = raw
-        self.channel = grpc.intercept_channel(raw, SyncMetadata(self.options.metadata()))
+        prepare = SyncMetadata(self.options.metadata(), self.options.timeout)
+        self.channel = grpc.intercept_channel(raw, prepare)
         self.accounts = accounts_pb2_grpc.AccountServiceStub(self.channel)
         self.assignment_maps = assignment_pb2_grpc.AssignmentMapServiceStub(self.channel)
         self.directory = directory_pb2_grpc.DirectoryServiceStub(self.channel)

@@ -55,6 +55,8 @@ class EmailCursor:
         # Until the stream has said anything, or while it was telling the current state, there
         # is no revision to resume after: ask again as the caller did.
         if not self._heard or self._in_current_state:
+            # The state comes again under the revision the new stream begins at.
+            self._current_revision = None
             return self._first
         resumed = emails_pb2.WatchEmailsRequest()
         resumed.CopyFrom(self._first)

@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 UNRECOGNIZED = "unrecognized arguments: "
+INVALID_CHOICE = "invalid choice: "
 
 
 def _seconds(text: str) -> float:
@@ -27,6 +28,11 @@ class Parser(argparse.ArgumentParser):
             words = message.removeprefix(UNRECOGNIZED).split()
             names = [w.split("=", 1)[0] for w in words if w.startswith("-")]
             message = UNRECOGNIZED + " ".join(names or ["(values not shown)"])
+        elif INVALID_CHOICE in message:
+            # `--pasword hunter2 accounts list` reads the secret as the command's name.
+            head, _, tail = message.partition(INVALID_CHOICE)
+            choices = tail[tail.find(" (") :] if " (" in tail else ""
+            message = head + "invalid choice (the word given is not shown)" + choices
         super().error(message)
 
 
