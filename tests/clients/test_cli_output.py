@@ -156,3 +156,19 @@ def test_an_account_from_flags_logs_in_to_both_servers_with_one_password() -> No
     assert account.outgoing.security == common_pb2.CONNECTION_SECURITY_SSL_TLS
     assert account.outgoing.requires_authentication
     assert not account.outgoing.use_own_credentials and account.incoming.password == "pw-123"
+
+
+def test_an_account_from_flags_logs_in_with_its_address_unless_told_otherwise() -> None:
+    args = build_parser().parse_args(
+        ["accounts", "create", "sales", "--email", "sales@example.com", "--smtp", "smtp.x:25"]
+    )
+    relay = build_parser().parse_args(
+        ["accounts", "create", "relay", "--email", "relay@example.com", "--smtp", "smtp.x:25",
+         "--no-smtp-auth"]
+    )  # fmt: skip
+
+    account = account_from(args, "pw-123")
+
+    assert account.incoming.username == "sales@example.com"
+    assert account.outgoing.requires_authentication
+    assert not account_from(relay, "").outgoing.requires_authentication

@@ -61,7 +61,9 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--security", choices=list(SECURITY), default="ssl", help="of both servers (default ssl)"
     )
-    create.add_argument("--username", default="", help="login of both servers")
+    create.add_argument(
+        "--username", default="", help="login of both servers (default: the account's address)"
+    )
     create.add_argument("--password-file", metavar="PATH")
     create.add_argument("--password", action=RefuseSecret)
     create.add_argument(
@@ -130,8 +132,8 @@ def _password(args: argparse.Namespace) -> str:
             raise exits.UsageError(f"cannot read --password-file {args.password_file}") from None
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
-    if args.username and sys.stdin.isatty():
-        return getpass.getpass(f"password of {args.username}: ")
+    if sys.stdin.isatty():
+        return getpass.getpass(f"password of {args.username or args.email}: ")
     return ""
 
 
@@ -154,7 +156,8 @@ def account_from(args: argparse.Namespace, password: str) -> pb.Account:
         display_name=args.name,
         reply_address=args.reply_address,
         usage=_usage(args),  # type: ignore[arg-type]
-        incoming=pb.IncomingServer(username=args.username, password=password),
+        # Most mail servers log in with the address itself.
+        incoming=pb.IncomingServer(username=args.username or args.email, password=password),
     )
     if args.imap or args.pop3:
         host, port = args.imap or args.pop3
@@ -166,7 +169,7 @@ def account_from(args: argparse.Namespace, password: str) -> pb.Account:
     if args.smtp:
         account.outgoing.host, account.outgoing.port = args.smtp
         account.outgoing.security = security
-        account.outgoing.requires_authentication = bool(args.username) and not args.no_smtp_auth
+        account.outgoing.requires_authentication = not args.no_smtp_auth
     return account
 
 
