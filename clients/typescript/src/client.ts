@@ -38,6 +38,7 @@ import type {
   EmailServiceDefinition,
 } from './generated/erpmail/v1/EmailService';
 import type { EmailChange__Output } from './generated/erpmail/v1/EmailChange';
+import type { EntityRequest__Output } from './generated/erpmail/v1/EntityRequest';
 import type {
   ManagementServiceClient,
   ManagementServiceDefinition,
@@ -60,6 +61,14 @@ import type {
 } from './generated/erpmail/v1/TemplateService';
 import type { WatchEmailsRequest } from './generated/erpmail/v1/WatchEmailsRequest';
 import type { WatchEmailsResponse__Output } from './generated/erpmail/v1/WatchEmailsResponse';
+import type { WatchEntityRequestsRequest } from './generated/erpmail/v1/WatchEntityRequestsRequest';
+import type {
+  WatchEntityRequestsResponse__Output,
+} from './generated/erpmail/v1/WatchEntityRequestsResponse';
+import type { MassMailing__Output } from './generated/erpmail/v1/MassMailing';
+import type {
+  WatchMassMailingResponse__Output,
+} from './generated/erpmail/v1/WatchMassMailingResponse';
 import { loadErpmailPackage } from './protos';
 
 export interface TlsOptions {
@@ -227,39 +236,116 @@ export class ErpmailClient {
     let last: string | undefined;
     let snapshot = request.includeCurrent === true; // still inside the current-state part
     const delivered = new Set<string>(); // current-state emails yielded, by email, status and time
+    const messages = this.follow<WatchEmailsResponse__Output>({
+      signal,
+      open: () => {
+        // Broken inside the current state: it comes again under the revision the new stream
+        // begins at, so that is the one to recognise it by.
+        if (snapshot) last = undefined;
+        const resume = last !== undefined && !snapshot;
+        return this.emails.watchEmails(
+          resume ? { ...request, includeCurrent: false, afterRevision: last } : request,
+          { signal },
+        );
+      },
+      take: (message) => {
+        if (message.progress) {
+          last = message.progress.revision;
+          snapshot = false;
+          return false;
+        }
+        const change = message.change;
+        if (!change) return false;
+        if (snapshot && (last === undefined || change.revision === last)) {
+          last = change.revision;
+          const { emailId, status, updateTime } = change.email ?? {};
+          const key = `${emailId}/${status}/${JSON.stringify(updateTime)}`;
+          if (delivered.has(key)) return false;
+          delivered.add(key);
+          return true;
+        }
+        snapshot = false;
+        last = change.revision;
+        return true;
+      },
+    });
+    for await (const message of messages) yield message.change as EmailChange__Output;
+  }
+
+  /**
+   * Follows WatchEntityRequests: yields each request to the ERP as it is made, and when the
+   * stream breaks with UNAVAILABLE reconnects (with backoff) after the last request id seen, so
+   * none is lost or repeated. Stop with the signal, or by leaving the `for await` loop. Any other
+   * error ends it by throwing.
+   */
+  async *followEntityRequests(
+    request: WatchEntityRequestsRequest = {},
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<EntityRequest__Output, void, undefined> {
+    const { signal } = options;
+    // int64 as a decimal string; BigInt, since ids may pass Number.MAX_SAFE_INTEGER.
+    let last = BigInt(String(request.afterEntityRequestId ?? 0));
+    const messages = this.follow<WatchEntityRequestsResponse__Output>({
+      signal,
+      open: () =>
+        this.entityRequests.watchEntityRequests(
+          { ...request, afterEntityRequestId: last.toString() },
+          { signal },
+        ),
+      take: (message) => {
+        const id = message.entityRequest?.entityRequestId;
+        if (!id) return false;
+        if (BigInt(id) > last) last = BigInt(id);
+        return true;
+      },
+    });
+    for await (const message of messages) yield message.entityRequest as EntityRequest__Output;
+  }
+
+  /**
+   * Follows WatchMassMailing: yields the whole mailing at once and after each batch committed,
+   * and ends when the server ends the stream, after the snapshot that is DONE. A stream broken
+   * with UNAVAILABLE is reconnected (with backoff) and starts again with the current snapshot.
+   * Stop early with the signal, or by leaving the `for await` loop. Any other error (NOT_FOUND,
+   * ...) ends it by throwing.
+   */
+  async *followMassMailing(
+    massMailingId: string,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<MassMailing__Output, void, undefined> {
+    const { signal } = options;
+    const messages = this.follow<WatchMassMailingResponse__Output>({
+      signal,
+      open: () => this.mailings.watchMassMailing({ massMailingId }, { signal }),
+      take: (message) => message.massMailing !== null,
+      endsWithStream: true,
+    });
+    for await (const message of messages) yield message.massMailing as MassMailing__Output;
+  }
+
+  /**
+   * The reconnecting loop of the follow* methods: opens a stream with `open` (which builds the
+   * request from what was seen so far), yields each message `take` accepts, and reconnects with
+   * backoff when the stream breaks with UNAVAILABLE (or, unless `endsWithStream`, ends). Every
+   * message received resets the backoff. Returns when the signal aborts, or when the stream ends
+   * normally if `endsWithStream`; throws any other error.
+   */
+  private async *follow<M>(loop: {
+    open: () => grpc.ClientReadableStream<M>;
+    take: (message: M) => boolean;
+    signal?: AbortSignal;
+    endsWithStream?: boolean;
+  }): AsyncGenerator<M, void, undefined> {
+    const { signal } = loop;
     let failures = 0;
     while (!signal?.aborted) {
-      // Broken inside the current state: it comes again under the revision the new stream
-      // begins at, so that is the one to recognise it by.
-      if (snapshot) last = undefined;
-      const resume = last !== undefined && !snapshot;
-      const call = this.emails.watchEmails(
-        resume ? { ...request, includeCurrent: false, afterRevision: last } : request,
-        { signal },
-      );
+      const call = loop.open();
       try {
-        for await (const message of call as AsyncIterable<WatchEmailsResponse__Output>) {
+        for await (const message of call as AsyncIterable<M>) {
           failures = 0;
-          if (message.progress) {
-            last = message.progress.revision;
-            snapshot = false;
-            continue;
-          }
-          const change = message.change;
-          if (!change) continue;
-          if (snapshot && (last === undefined || change.revision === last)) {
-            last = change.revision;
-            const { emailId, status, updateTime } = change.email ?? {};
-            const key = `${emailId}/${status}/${JSON.stringify(updateTime)}`;
-            if (delivered.has(key)) continue;
-            delivered.add(key);
-            yield change;
-            continue;
-          }
-          snapshot = false;
-          last = change.revision;
-          yield change;
+          if (loop.take(message)) yield message;
         }
+        if (loop.endsWithStream) return;
       } catch (error) {
         if (signal?.aborted) return;
         if ((error as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) throw error;
