@@ -7,11 +7,13 @@ With --check it writes into a temporary folder and fails when the files on disk 
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -44,11 +46,18 @@ def generated_files(folder: Path) -> list[str]:
     return sorted(p.name for pattern in GENERATED for p in folder.glob(pattern))
 
 
-def is_current() -> bool:
-    with tempfile.TemporaryDirectory() as tmp:
+@contextlib.contextmanager
+def freshly_generated() -> Iterator[tuple[Path, list[str]]]:
+    """The generated files made now, in a temporary folder beside the package (so that they can
+    be moved into it in one step), with their names."""
+    with tempfile.TemporaryDirectory(dir=PACKAGE) as tmp:
         generate(Path(tmp))
         fresh = Path(tmp) / "erpmail" / "v1"
-        names = generated_files(fresh)
+        yield fresh, generated_files(fresh)
+
+
+def is_current() -> bool:
+    with freshly_generated() as (fresh, names):
         if names != generated_files(PACKAGE):
             return False
         _, mismatch, errors = filecmp.cmpfiles(fresh, PACKAGE, names, shallow=False)
@@ -59,10 +68,7 @@ def regenerate() -> None:
     """Brings the generated files up to date, touching only those that change: each is replaced
     in one step (os.replace), so a test run or type check reading the package meanwhile never
     finds a module missing or half written."""
-    with tempfile.TemporaryDirectory(dir=PACKAGE) as tmp:
-        generate(Path(tmp))
-        fresh = Path(tmp) / "erpmail" / "v1"
-        names = generated_files(fresh)
+    with freshly_generated() as (fresh, names):
         for name in names:
             current = PACKAGE / name
             if not current.exists() or not filecmp.cmp(fresh / name, current, shallow=False):

@@ -31,11 +31,6 @@ def may_use(
     return ctx.actor in allowed_employee_ids
 
 
-def visible_account_ids(ctx: RequestContext, usable: frozenset[str]) -> Visible:
-    """The accounts the caller sees, given those its actor may use (AccountStore.accounts_of)."""
-    return None if ctx.is_admin else usable
-
-
 def sees(visible: Visible, account_id: str) -> bool:
     return visible is None or account_id in visible
 

@@ -77,10 +77,18 @@ def apply_mask(paths: list[str], source: Message, target: Message) -> None:
     mask.MergeMessage(source, target, replace_message_field=True, replace_repeated_field=True)
 
 
+def id_problem(value: str, noun: str) -> str | None:
+    """What is wrong with `value` as a resource id erpmail issued (a decimal number), or None."""
+    if not value:
+        return "is required"
+    if not value.isdigit() or not 0 < int(value) < 2**62:
+        return f"is not {noun} id"
+    return None
+
+
 def numeric_id(value: str, field: str, noun: str) -> int:
     """A resource id erpmail issued as a decimal number; INVALID_ARGUMENT naming the field else."""
-    if not value:
-        raise InvalidArgument.of(field, "is required")
-    if not value.isdigit() or not 0 < int(value) < 2**62:
-        raise InvalidArgument.of(field, f"is not {noun} id")
+    problem = id_problem(value, noun)
+    if problem is not None:
+        raise InvalidArgument.of(field, problem)
     return int(value)

@@ -294,7 +294,7 @@ class Processor:
             return None  # an owner the directory does not (or no longer) know
 
     async def _system_addresses(self) -> frozenset[str]:
-        accounts = [s.account for s in await self._accounts.page("", 100_000)]
+        accounts = [s.account for s in await self._accounts.all()]
         return rules.address_set(
             [a.email_address for a in accounts] + [a.reply_address for a in accounts]
         )

@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TIMEOUT = 30.0
-# More accounts than any company keeps: the receiver reads them all at once.
-ALL_ACCOUNTS = 100_000
 
 
 @dataclass
@@ -107,15 +105,16 @@ class Receiver:
         in `visible` (None: every account); NOT_FOUND, before any is run, for a named account
         that does not exist or is not in `visible`."""
         preferences = await self._check_not_suspended()
-        if not account_ids:
-            account_ids = [
-                s.account.account_id
-                for s in await self._accounts.page("", 100_000)
+        if account_ids:
+            for account_id in account_ids:
+                access.require_visible(visible, account_id, "account", account_id)
+            accounts = [(await self._accounts.get(i)).account for i in account_ids]
+        else:
+            accounts = [
+                s.account
+                for s in await self._accounts.all()
                 if s.account.usage.receives and access.sees(visible, s.account.account_id)
             ]
-        for account_id in account_ids:
-            access.require_visible(visible, account_id, "account", account_id)
-        accounts = [(await self._accounts.get(i)).account for i in account_ids]
         tags = TagFormat(preferences.email_tag_prefix, preferences.email_tag_suffix)
         receipts = []
         for account in accounts:
@@ -148,15 +147,13 @@ class Receiver:
         await self._check_not_suspended()
         if self._processor is None:
             raise FailedPrecondition("PROCESSING_UNAVAILABLE", "processing", "no processor")
-        if not email_ids:
+        if email_ids:
+            known = {s.account.account_id: s.account for s in await self._accounts.all()}
+        else:
             access.require_visible(visible, account_id, "account", account_id)
-            await self._accounts.get(account_id)  # NOT_FOUND for an unknown account
+            known = {account_id: (await self._accounts.get(account_id)).account}
         # Checked with the emails, so that a refusal changes nothing.
-        processing = frozenset(
-            stored.account.account_id
-            for stored in await self._accounts.page("", ALL_ACCOUNTS)
-            if stored.account.processing.activate
-        )
+        processing = frozenset(i for i, account in known.items() if account.processing.activate)
         chosen = await self._store.reopen(
             email_ids, account_id, include_failed, self._clock.now(), processing
         )
@@ -164,9 +161,8 @@ class Receiver:
         for owner, email_id in chosen:
             by_account.setdefault(owner, []).append(email_id)
         for owner, ids in by_account.items():
-            account = (await self._accounts.get(owner)).account
             async with self._lock(owner):
-                await self._processor.process(account, await self._store.pending_by_id(ids))
+                await self._processor.process(known[owner], await self._store.pending_by_id(ids))
         return [email_id for _, email_id in chosen]
 
     async def _check_not_suspended(self) -> Preferences:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from erpmail.server.core.errors import FailedPrecondition, PermissionDenied, Violations
+from erpmail.server.core.protos import id_problem
 from erpmail.server.incoming.plan import RequestDraft, RequestKind
 from erpmail.server.outgoing.models import Direction, RelatedEntity, Status
 from erpmail.server.outgoing.validation import check_line
@@ -58,8 +59,9 @@ def email_ids(values: Sequence[str], field: str = "email_ids") -> list[int]:
     ids: list[int] = []
     first: dict[int, int] = {}
     for i, value in enumerate(values[:MAX_BATCH]):
-        if not value.isdigit() or not 0 < int(value) < 2**62:
-            v.add(f"{field}[{i}]", "is required" if not value else "is not an email id")
+        problem = id_problem(value, "an email")
+        if problem is not None:
+            v.add(f"{field}[{i}]", problem)
             continue
         number = int(value)
         if number in first:

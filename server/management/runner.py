@@ -100,7 +100,7 @@ class SendReceiveRunner:
         if not account_ids:
             return [
                 (s.account.account_id, s.account)
-                for s in await self._accounts.page("", 100_000)
+                for s in await self._accounts.all()
                 if access.sees(visible, s.account.account_id)
                 and (
                     (action.sends and s.account.usage.sends)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from erpmail.server.accounts.store import AccountStore
+from erpmail.server.accounts.store import ALL_ACCOUNTS, AccountStore
 from erpmail.server.core.clock import Clock
 from erpmail.server.core.errors import InvalidArgument, NotFound, Violations
 from erpmail.server.management.models import (
@@ -138,7 +138,7 @@ class FigureService:
         """The named accounts' figures (every account's when none is named), the sums over every
         account, and how many accounts have a receive error and a send error."""
         # A user's figures are of the accounts it sees: others are unknown to it.
-        found_accounts = await self._accounts.visible_page("", 100_000)
+        found_accounts = await self._accounts.visible_page("", ALL_ACCOUNTS)
         accounts = {s.account.account_id: s.account for s in found_accounts}
         for account_id in account_ids:
             if account_id not in accounts:

@@ -158,16 +158,13 @@ class EmailStore:
         together."""
         async with self._db.write() as conn:
             named = [request_id for request_id, _ in requests if request_id]
-            seen: dict[str, list[int]] = {}
-            for start in range(0, len(named), 500):
-                chunk = named[start : start + 500]
-                async with conn.execute(
-                    "SELECT request_id, email_ids FROM email_requests"
-                    f" WHERE request_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ) as cursor:
-                    rows = await cursor.fetchall()
-                seen.update((r[0], [int(i) for i in json.loads(r[1])]) for r in rows)
+            async with conn.execute(
+                "SELECT request_id, email_ids FROM email_requests"
+                " WHERE request_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(named),),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            seen = {r[0]: [int(i) for i in json.loads(r[1])] for r in rows}
             new = [
                 (request_id, emails) for request_id, emails in requests if request_id not in seen
             ]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -274,9 +273,6 @@ def _number_formatter(fmt: Format, locale: Locale) -> Formatter:
             raise ValueError("has too many digits to format") from None
 
     return write
-
-
-_QUOTED = re.compile(r"'([^']*)'")
 
 
 class _FastNumber:

@@ -194,8 +194,8 @@ def validate_template(
     if t.locale:
         if len(t.locale) > MAX_LOCALE or LOCALE.fullmatch(t.locale) is None:
             v.add(f + "locale", "must be a language tag such as 'en', 'nb-NO' or 'de_DE'")
-        elif locale_problem(t.locale):
-            v.add(f + "locale", locale_problem(t.locale))
+        elif problem := locale_problem(t.locale):
+            v.add(f + "locale", problem)
     known = _check_known_fields(v, f, t.known_fields)
     for name in TEXT_FIELDS:
         _check_text(v, f + name, name, getattr(t, name), known, t.data_source)

@@ -369,11 +369,11 @@ export class ErpmailClient {
     this.clients.push(client);
     const methods: Record<string, unknown> = {};
     for (const [name, definition] of Object.entries(ctor.service)) {
+      if (definition.requestStream) continue; // erpmail has no client-streaming calls
       const lower = name[0].toLowerCase() + name.slice(1);
       const raw = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[name].bind(
         client,
       );
-      if (definition.requestStream) continue; // erpmail has no client-streaming calls
       methods[lower] = definition.responseStream
         ? (request: unknown, options: CallOptions = {}) => {
             const call = raw(request, this.metadata(options)) as grpc.ClientReadableStream<unknown>;
@@ -460,10 +460,7 @@ function hasRequestId(definition: grpc.MethodDefinition<unknown, unknown>): bool
     definition as unknown as { requestType?: { type?: { field?: { name: string }[] } } }
   ).requestType;
   // The descriptor names fields as the loader does: camelCase, since keepCase is false.
-  return (
-    type?.type?.field?.some((field) => field.name === 'requestId' || field.name === 'request_id') ??
-    false
-  );
+  return type?.type?.field?.some((field) => field.name === 'requestId') ?? false;
 }
 
 /** Cancels the call when the signal fires; returns what stops listening once the call ended. */

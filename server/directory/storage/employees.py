@@ -76,11 +76,8 @@ class EmployeeStore(InUseCheck):
                 (now.isoformat(), employee_id),
             )
             # The foreign keys cascade to the employee's addresses and memberships.
-            cursor = await conn.execute(
-                "DELETE FROM employees WHERE employee_id = ?", (employee_id,)
-            )
-            if cursor.rowcount == 0:
-                raise NotFound(EMPLOYEE, employee_id)
+            # (_refuse_if_named raised NotFound already for an unknown employee.)
+            await conn.execute("DELETE FROM employees WHERE employee_id = ?", (employee_id,))
 
 
 async def _claim_addresses(

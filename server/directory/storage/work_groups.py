@@ -78,11 +78,7 @@ class WorkGroupStore(InUseCheck):
         another feature names it."""
         async with self._db.write() as conn:
             await self._refuse_if_named(conn, WORK_GROUP, work_group_id)
-            cursor = await conn.execute(
-                "DELETE FROM work_groups WHERE work_group_id = ?", (work_group_id,)
-            )
-            if cursor.rowcount == 0:
-                raise NotFound(WORK_GROUP, work_group_id)
+            await conn.execute("DELETE FROM work_groups WHERE work_group_id = ?", (work_group_id,))
 
     async def work_group_members(self, work_group_id: str) -> list[Employee]:
         """The members of a work group, by employee_id; NotFound for an unknown work group."""

@@ -84,18 +84,23 @@ def methods() -> dict[str, MethodDescriptor]:
     return found
 
 
+@cache
+def kinds() -> dict[str, CallKind]:
+    """Every erpmail RPC's kind by its full path: looked up on every call by the interceptor."""
+    return {path: kind_of(method) for path, method in methods().items()}
+
+
 def kind_of_path(path: str) -> CallKind:
-    method = methods().get(path)
-    return CallKind.ONCE if method is None else kind_of(method)
+    return kinds().get(path, CallKind.ONCE)
 
 
 def service_config(retry: RetryPolicy | None) -> str:
     """The channel's service config: retries where they are safe. (Deadlines are set per call by
     the interceptor: one here would be a ceiling no call could raise.)"""
     retried: list[dict[str, str]] = [
-        {"service": method.containing_service.full_name, "method": method.name}
-        for method in methods().values()
-        if kind_of(method) in (CallKind.READ, CallKind.IDEMPOTENT)
+        {"service": methods()[path].containing_service.full_name, "method": methods()[path].name}
+        for path, kind in kinds().items()
+        if kind in (CallKind.READ, CallKind.IDEMPOTENT)
     ]
     if retry is None or retry.attempts == 1 or not retried:
         return json.dumps({"methodConfig": []})

@@ -19,6 +19,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but an unknown option's value is not repeated: `--pass hunter2` may be a
     secret typed under the wrong name."""

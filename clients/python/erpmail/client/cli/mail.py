@@ -8,18 +8,13 @@ from typing import Any
 
 from erpmail.client import Client
 from erpmail.client.cli import exits
+from erpmail.client.cli.common import positive_int
 from erpmail.client.cli.formats import shown, value_of, when, word, words
 from erpmail.client.cli.output import Output, as_dict
 from erpmail.v1 import emails_pb2 as pb
 
 LIMIT = 50
 PAGE_MOST = 500
-
-
-def _limit(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
 
 
 def _list_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +24,7 @@ def _list_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--account", default="", help="only this account's email")
     parser.add_argument(
         "--limit",
-        type=_limit,
+        type=positive_int,
         default=LIMIT,
         metavar="N",
         help=f"at most N emails, newest first (default {LIMIT})",

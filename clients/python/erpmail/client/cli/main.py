@@ -5,16 +5,7 @@ Global options go before or after the command: `erpmailctl --json mail list` and
 user also come from ERPMAIL_ADDRESS, ERPMAIL_API_KEY and ERPMAIL_ACTOR; the key is never taken
 as an option's value, which every user of the machine could read in the process list.
 
-Exit codes:
-  0  ok
-  1  the command ran but what it did failed (a test step, a failed email, a run with errors)
-  2  usage error (bad option, unreadable file, bad JSON)
-  3  erpmail unreachable (UNAVAILABLE, DEADLINE_EXCEEDED)
-  4  request refused (INVALID_ARGUMENT, FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE)
-  5  not found (NOT_FOUND)
-  6  not allowed (UNAUTHENTICATED, PERMISSION_DENIED)
-  7  any other server error
-Ctrl-C ends `watch` with 0 and any other command with 130.
+The exit codes scripts rely on are listed once, in exits.py (and shown by --help).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from typing import Any
 
 from erpmail.client import Client, watch
 from erpmail.client.cli import exits
+from erpmail.client.cli.common import positive_int
 from erpmail.client.cli.formats import comma_list, shown, value_of, when, word, words
 from erpmail.client.cli.output import Output, as_dict, truncate
 from erpmail.v1 import accounts_pb2
@@ -22,12 +23,6 @@ def _statuses(text: str) -> list[int]:
         if name not in known:
             raise argparse.ArgumentTypeError(f"{name!r} is not one of {', '.join(known)}")
     return [value_of(pb.EmailStatus, name) for name in chosen]
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -51,7 +46,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--current", action="store_true", help="begin with the matching emails as they are now"
     )
-    parser.add_argument("--count", type=_count, metavar="N", help="stop after N changes")
+    parser.add_argument("--count", type=positive_int, metavar="N", help="stop after N changes")
     parser.set_defaults(run=watch_emails)
 
 
